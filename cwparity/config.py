@@ -1,0 +1,324 @@
+"""The run's typed configuration, loaded from YAML and validated with pydantic.
+
+Every key is documented in README.md ("Configuration reference"); keep the two in step.
+A mistake becomes one ``ConfigError`` line naming the file, the key, the bad value and, for an
+unknown key, the nearest valid one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from cwparity.errors import ConfigError
+from cwparity.hosts.settings import GrafanaConfig, HostsConfig
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from ``30``, ``"30s"``, ``"2m"``, ``"500ms"``: the forms Prometheus users write."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 2m or 500ms")
+    if isinstance(value, int | float):
+        return float(value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError("expected a duration such as 30s, 2m or 500ms")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CloudWatchConfig(_Strict):
+    """Where the old metrics live and what they are called."""
+
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+    namespace: str = "FlaskApp"
+    metric_name: str = "EndpointLatency"
+    endpoint_dimension: str = "Endpoint"
+    method_dimension: str = "Method"
+    extra_dimensions: dict[str, str] = Field(default_factory=dict)
+    unit: Literal["Seconds", "Milliseconds", "Microseconds"] = "Seconds"
+    percentiles: bool = True
+
+
+class BasicAuth(_Strict):
+    username: str
+    password: SecretStr | None = None
+    password_env: str | None = None
+
+    @model_validator(mode="after")
+    def _one_password_source(self) -> BasicAuth:
+        if (self.password is None) == (self.password_env is None):
+            raise ValueError("give exactly one of password or password_env")
+        return self
+
+    def resolved_password(self) -> str:
+        return _secret_or_env(self.password, self.password_env, "prometheus.basic_auth")
+
+
+class PrometheusConfig(_Strict):
+    """Where the new metrics live and how the histogram's labels map to CloudWatch dimensions."""
+
+    url: str = "http://127.0.0.1:9090"
+    basic_auth: BasicAuth | None = None
+    bearer_token: SecretStr | None = None
+    bearer_token_env: str | None = None
+    verify_tls: bool = True
+    job: str = "flask_app"
+    histogram: str = "flask_http_request_duration_seconds"
+    path_label: str = "path"
+    method_label: str = "method"
+    selector: str = ""
+    scrape_interval: Duration | None = None
+    unit: Literal["seconds", "milliseconds"] = "seconds"
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return url.rstrip("/")
+
+    def bearer(self) -> str | None:
+        if self.bearer_token is None and self.bearer_token_env is None:
+            return None
+        return _secret_or_env(self.bearer_token, self.bearer_token_env, "prometheus.bearer_token")
+
+
+class AppConfig(_Strict):
+    base_url: str = "http://127.0.0.1:8080"
+
+
+class Route(_Strict):
+    path: str
+    method: str = "GET"
+    weight: int = Field(default=1, ge=0)
+
+    @field_validator("method")
+    @classmethod
+    def _upper(cls, method: str) -> str:
+        return method.upper()
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, path: str) -> str:
+        if not path.startswith("/"):
+            raise ValueError("must start with /")
+        return path
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+class LoadConfig(_Strict):
+    enabled: bool = True
+    profile: Literal["steady", "ramp"] = "steady"
+    users: int = Field(default=4, ge=1, le=200)
+    spawn_rate: float = Field(default=4.0, gt=0)
+    duration: Duration = 40.0
+    wait_min: Duration = 0.05
+    wait_max: Duration = 0.2
+    stop_timeout: Duration = 10.0
+    max_requests: int | None = Field(default=None, ge=1)
+
+
+class WindowConfig(_Strict):
+    period: int = Field(default=60, ge=1)
+    settle_timeout: Duration = 180.0
+    settle_poll: Duration = 5.0
+    clock_skew: Duration = 0.25
+
+    @field_validator("period")
+    @classmethod
+    def _cloudwatch_period(cls, period: int) -> int:
+        if period not in (1, 5, 10, 30) and period % 60:
+            raise ValueError("CloudWatch periods are 1, 5, 10, 30 or a multiple of 60 seconds")
+        return period
+
+
+class CountTolerance(_Strict):
+    slack: int = Field(default=0, ge=0)
+    window_slack: int = Field(default=0, ge=0)
+
+
+class LatencyTolerance(_Strict):
+    relative: float = Field(default=0.05, ge=0)
+    absolute_ms: float = Field(default=5.0, ge=0)
+
+
+class Tolerances(_Strict):
+    count: CountTolerance = CountTolerance()
+    mean_latency: LatencyTolerance = LatencyTolerance()
+
+
+class ReportConfig(_Strict):
+    output_dir: str = "reports"
+
+
+class RunConfig(_Strict):
+    """One parity run: the two sources, the app, its routes, the load and the tolerances."""
+
+    name: str = "parity"
+    cloudwatch: CloudWatchConfig = CloudWatchConfig()
+    prometheus: PrometheusConfig = PrometheusConfig()
+    app: AppConfig = AppConfig()
+    routes: list[Route] = Field(
+        default_factory=lambda: [Route(path="/", weight=3), Route(path="/long-request")],
+        min_length=1,
+    )
+    load: LoadConfig = LoadConfig()
+    window: WindowConfig = WindowConfig()
+    tolerances: Tolerances = Tolerances()
+    report: ReportConfig = ReportConfig()
+    hosts: HostsConfig = HostsConfig()
+    grafana: GrafanaConfig = GrafanaConfig()
+
+    @field_validator("routes")
+    @classmethod
+    def _unique_routes(cls, routes: list[Route]) -> list[Route]:
+        keys = [route.key for route in routes]
+        duplicates = sorted({key for key in keys if keys.count(key) > 1})
+        if duplicates:
+            raise ValueError(f"route listed twice: {duplicates[0]}")
+        return routes
+
+    def redacted(self) -> dict[str, Any]:
+        """The config as plain data with every secret masked: safe for logs and reports."""
+        data = self.model_dump(mode="json")
+        return _mask_secrets(data)
+
+    def digest(self) -> str:
+        """A short fingerprint of the (redacted) config, shown in the report."""
+        canonical = json.dumps(self.redacted(), sort_keys=True).encode()
+        return hashlib.sha256(canonical).hexdigest()[:12]
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a YAML config; every failure is a one-line ``ConfigError``."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read config file: {err.strerror}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or "not valid YAML"
+        raise ConfigError(f"{path}:{where}: {problem}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{path}: the top level must be a mapping of keys, not {type(raw).__name__}"
+        )
+    return parse_config(raw, source=str(path))
+
+
+def parse_config(raw: dict[str, Any], source: str = "<config>") -> RunConfig:
+    try:
+        return RunConfig.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(describe_validation_error(err, raw, source)) from None
+
+
+def describe_validation_error(err: ValidationError, raw: dict[str, Any], source: str) -> str:
+    """The first pydantic error as ``file: key 'a.b' = value: what is wrong``."""
+    first = err.errors()[0]
+    location = [str(part) for part in first["loc"]]
+    key = ".".join(location)
+    if first["type"] == "extra_forbidden":
+        hint = _nearest_key(location)
+        suggestion = f" (did you mean '{hint}'?)" if hint else ""
+        return f"{source}: unknown key '{key}'{suggestion}"
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "missing":
+        return f"{source}: key '{key}' is required"
+    if not location:
+        return f"{source}: {message}"
+    value = _mask_value(location, first.get("input"))
+    return f"{source}: key '{key}' = {value!r}: {message}"
+
+
+def _nearest_key(location: list[str]) -> str | None:
+    model: type[BaseModel] = RunConfig
+    for part in location[:-1]:
+        field = model.model_fields.get(part)
+        annotation = getattr(field, "annotation", None) if field else None
+        candidates = [a for a in getattr(annotation, "__args__", (annotation,)) if a]
+        nested = next(
+            (a for a in candidates if isinstance(a, type) and issubclass(a, BaseModel)), None
+        )
+        if nested is None:
+            if part.isdigit():
+                continue
+            return None
+        model = nested
+    matches = difflib.get_close_matches(location[-1], list(model.model_fields), n=1, cutoff=0.5)
+    return ".".join([*location[:-1], matches[0]]) if matches else None
+
+
+_SECRET_KEYS = ("password", "token", "secret")
+
+
+def _mask_value(location: list[str], value: Any) -> Any:
+    return "***" if any(word in location[-1] for word in _SECRET_KEYS) else value
+
+
+def _mask_secrets(data: Any, key: str = "") -> Any:
+    if isinstance(data, dict):
+        return {k: _mask_secrets(v, k) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_mask_secrets(v, key) for v in data]
+    if isinstance(data, str):
+        if any(word in key for word in _SECRET_KEYS) and not key.endswith("_env"):
+            return "***"
+        return redact_url(data)
+    return data
+
+
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s:]+(:[^/@\s]*)?@", re.I)
+
+
+def redact_url(text: str) -> str:
+    """Hide ``user:password@`` in any URL inside ``text``."""
+    return _URL_CREDENTIALS.sub(r"\g<scheme>***@", text)
+
+
+def _secret_or_env(secret: SecretStr | None, env_name: str | None, key: str) -> str:
+    if secret is not None:
+        return secret.get_secret_value()
+    assert env_name is not None
+    value = os.environ.get(env_name)
+    if value is None:
+        raise ConfigError(f"{key}: environment variable {env_name} is not set")
+    return value

@@ -1,0 +1,164 @@
+"""The CLI's commands as functions: prepare a run folder, judge it with the suites, say where.
+
+``demo`` and ``run`` differ only in where the stack comes from (embedded or the user's own) and
+whether load is sent; both end in the same ``judge_folder`` (pytest over suites/).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+from cwparity.config import RunConfig, load_config
+from cwparity.errors import ConfigError
+from cwparity.paths import CONFIGS_DIR, ROOT, SUITES_DIR
+from cwparity.report import read_document, write_all
+from cwparity.run import RunPlan, connect, timestamp_slug, window_for_load
+from cwparity.window import Window, align_down, align_up, parse_time
+
+log = logging.getLogger(__name__)
+
+DEMO_CONFIG = CONFIGS_DIR / "demo.yaml"
+# /long-request sleeps 1-5 s in the guide; the demo keeps its shape but stays short
+DEMO_APP_ENV = {"CWPARITY_APP_LONG_SLEEP": "0.05,0.25"}
+
+
+@dataclass
+class Outcome:
+    exit_code: int
+    run_dir: Path
+    verdict: str
+    summary: dict[str, int] = field(default_factory=dict)
+
+
+def new_run_dir(config: RunConfig, out: Path | None) -> Path:
+    base = out or Path(config.report.output_dir)
+    run_dir = base / f"{timestamp_slug()}-{config.name}"
+    run_dir.mkdir(parents=True, exist_ok=False)
+    return run_dir.resolve()
+
+
+def demo(
+    out: Path | None,
+    app_env: dict[str, str],
+    duration: float | None,
+    config_path: Path = DEMO_CONFIG,
+) -> Outcome:
+    from cwparity.load import run_load
+    from cwparity.stack.embedded import AppSpec, EmbeddedStack, StackSpec
+    from cwparity.stack.moto import MOTO_CREDENTIALS
+
+    config = load_config(config_path)
+    if duration:
+        config = config.model_copy(
+            update={"load": config.load.model_copy(update={"duration": duration})}
+        )
+    run_dir = new_run_dir(config, out)
+    started = datetime.now(UTC).isoformat()
+    spec = StackSpec(
+        apps=(AppSpec("dual_app", {**DEMO_APP_ENV, **app_env}),),
+        scrape_interval=config.prometheus.scrape_interval or 1.0,
+    )
+    # the demo talks to moto only: its placeholder credentials, never the user's real ones
+    os.environ.update(MOTO_CREDENTIALS)
+    with EmbeddedStack(spec, keep_logs_in=run_dir) as stack:
+        config = stack.configure(config)
+        embedded_config = write_config(config, run_dir / "config.yaml")
+        connect(config)
+        truth = run_load(config.load, config.routes, [config.app.base_url], run_dir / "load")
+        window = window_for_load(truth, config, spec.scrape_interval)
+        meta = {
+            "mode": "demo",
+            "started_at": started,
+            "app_env": app_env,
+            "stack": {
+                "app": "dual_app",
+                "cloudwatch": "moto (embedded)",
+                "prometheus": stack.prometheus_url,
+            },
+        }
+        RunPlan(embedded_config, window, run_dir, truth, meta).save()
+        return judge_folder(run_dir)
+
+
+def run(
+    config_path: Path, out: Path | None, no_load: bool, start: str | None, end: str | None
+) -> Outcome:
+    from cwparity.load import run_load
+
+    config = load_config(config_path)
+    run_dir = new_run_dir(config, out)
+    started = datetime.now(UTC).isoformat()
+    sources = connect(config)
+    truth = None
+    if no_load or not config.load.enabled:
+        window = user_window(start, end, config.window.period)
+        config_note = "existing window, no load"
+    else:
+        scrape_interval = sources.prometheus.scrape_interval()
+        truth = run_load(config.load, config.routes, [config.app.base_url], run_dir / "load")
+        window = window_for_load(truth, config, scrape_interval)
+        config_note = "load sent by cwparity"
+    meta = {"mode": "run", "started_at": started, "note": config_note}
+    RunPlan(config_path.resolve(), window, run_dir, truth, meta).save()
+    return judge_folder(run_dir)
+
+
+def user_window(start: str | None, end: str | None, period: int) -> Window:
+    if not start or not end:
+        raise ConfigError("--no-load needs --start and --end (ISO 8601, unix seconds or now-15m)")
+    try:
+        first, last = parse_time(start), parse_time(end)
+    except ValueError as err:
+        raise ConfigError(f"--start/--end: {err}") from None
+    if last <= first:
+        raise ConfigError(f"--end {end!r} is not after --start {start!r}")
+    window = Window(align_down(first, period), align_up(last, period), period)
+    if window.start != first or window.end != last:
+        log.info("window widened to the %ds grid: %s → %s", period, window.start, window.end)
+    return window
+
+
+def judge_folder(run_dir: Path) -> Outcome:
+    """Run suites/ over the prepared folder; the verdict is what results.json says."""
+    import pytest
+
+    args = [
+        str(SUITES_DIR),
+        f"--cwparity-run-dir={run_dir}",
+        f"--rootdir={ROOT}",
+        "-c",
+        str(ROOT / "pyproject.toml"),
+        "-v",
+        "--no-header",
+        "-s",
+        "-p",
+        "no:logging",
+        "-W",
+        "ignore::DeprecationWarning",
+    ]
+    pytest_code = int(pytest.main(args))
+    results = run_dir / "results.json"
+    if not results.exists():
+        raise ConfigError(f"the suites ended with code {pytest_code} and wrote no results")
+    document = read_document(results)
+    return Outcome(document["exit_code"], run_dir, document["verdict"], document["summary"])
+
+
+def rerender(run_dir: Path) -> Outcome:
+    document = read_document(run_dir / "results.json")
+    write_all(run_dir, document)
+    return Outcome(document["exit_code"], run_dir, document["verdict"], document["summary"])
+
+
+def write_config(config: RunConfig, path: Path) -> Path:
+    """The embedded stack's config (no secrets in it) as the file the suites load."""
+    path.write_text(
+        yaml.safe_dump(config.model_dump(mode="json", exclude_unset=True), sort_keys=False)
+    )
+    return path

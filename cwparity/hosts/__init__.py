@@ -1,0 +1,1 @@
+"""Checks of the monitoring host (testinfra), Grafana (HTTP API) and their security."""

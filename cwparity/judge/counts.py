@@ -1,0 +1,138 @@
+"""Request-count parity: Locust sent = CloudWatch SampleCount = Prometheus counter increase.
+
+Whole window: both edges lie outside the load, so the only derived uncertainty is what the
+window's edge scrapes carry (zero on a quiet edge) and Locust's requests that got no response.
+Per period: CloudWatch against Prometheus, within the requests that fell in the scrapes
+straddling the period's two boundaries.
+"""
+
+from __future__ import annotations
+
+import math
+
+from cwparity.align import Aligned
+from cwparity.config import RunConfig
+from cwparity.judge.tolerance import combined, configured_origin, period_label
+from cwparity.results import CheckResult, Status, Tolerance
+from cwparity.truth import RouteTruth
+
+STRADDLE = "requests in the scrapes straddling the boundaries"
+NO_ANSWER = "Locust requests that got no response"
+
+
+def judge_counts(
+    aligned: Aligned, route: str, truth: RouteTruth | None, config: RunConfig
+) -> list[CheckResult]:
+    total = aligned.totals.loc[route]
+    checks = [_backends_window(route, total, config)]
+    if config.load.enabled and truth is not None:
+        checks.append(_against_truth(route, "cloudwatch", total.cw_count, 0.0, truth, config))
+        checks.append(
+            _against_truth(route, "prometheus", total.prom_count, total.prom_count_u, truth, config)
+        )
+    periods = aligned.periods[aligned.periods.route == route]
+    checks += [_backends_period(route, row, config) for row in periods.itertuples()]
+    return checks
+
+
+def _tolerance(derived: float, why: str, config: RunConfig, key: str) -> Tolerance:
+    section = config.tolerances.count
+    slack = float(getattr(section, key))
+    return combined(derived, why, slack, configured_origin(section, key), "requests", key)
+
+
+def _within(
+    check_id: str,
+    route: str,
+    scope: str,
+    observed: dict,
+    a_name: str,
+    a: float,
+    b_name: str,
+    b: float,
+    tolerance: Tolerance,
+    kind: str = "count",
+) -> CheckResult:
+    """PASS when |a - b| is within the bound; the reason names who saw fewer and by how much."""
+    if math.isnan(b) or math.isnan(a):
+        return CheckResult(
+            check_id,
+            kind,
+            route,
+            Status.ERROR,
+            f"{b_name if math.isnan(b) else a_name} has no samples at this window's edge "
+            "(not scraped yet, or the target was down)",
+            scope=scope,
+            observed=observed,
+            tolerance=tolerance,
+        )
+    difference = a - b
+    observed = {**observed, "difference": difference}
+    if abs(difference) <= tolerance.bound + 1e-9:
+        reason = f"{a_name} {a:g} vs {b_name} {b:g}: within ±{tolerance.bound:g}"
+        status = Status.PASS
+    else:
+        fewer, more = (a_name, b_name) if difference < 0 else (b_name, a_name)
+        share = abs(difference) / max(a, b) * 100 if max(a, b) else 0.0
+        reason = (
+            f"{fewer} counted {abs(difference):g} fewer requests than {more} "
+            f"({a_name} {a:g}, {b_name} {b:g}, {share:.1f} %): beyond the ±{tolerance.bound:g} bound"
+        )
+        status = Status.FAIL
+    return CheckResult(
+        check_id, kind, route, status, reason, scope=scope, observed=observed, tolerance=tolerance
+    )
+
+
+def _backends_window(route: str, total, config: RunConfig) -> CheckResult:
+    tolerance = _tolerance(float(total.prom_count_u), STRADDLE, config, "window_slack")
+    observed = {"cloudwatch": float(total.cw_count), "prometheus": float(total.prom_count)}
+    return _within(
+        f"count[{route}]",
+        route,
+        "window",
+        observed,
+        "CloudWatch",
+        float(total.cw_count),
+        "Prometheus",
+        float(total.prom_count),
+        tolerance,
+    )
+
+
+def _against_truth(
+    route: str, side: str, seen: float, derived: float, truth: RouteTruth, config: RunConfig
+) -> CheckResult:
+    why = f"{STRADDLE}; {truth.failures} {NO_ANSWER}" if derived else NO_ANSWER
+    tolerance = _tolerance(float(derived) + truth.failures, why, config, "window_slack")
+    name = "CloudWatch" if side == "cloudwatch" else "Prometheus"
+    observed = {"locust": float(truth.answered), side: float(seen)}
+    return _within(
+        f"count.{side}[{route}]",
+        route,
+        "window",
+        observed,
+        name,
+        float(seen),
+        "Locust",
+        float(truth.answered),
+        tolerance,
+        kind="count_truth",
+    )
+
+
+def _backends_period(route: str, row, config: RunConfig) -> CheckResult:
+    label = period_label(row.period_start)
+    tolerance = _tolerance(float(row.prom_count_u), STRADDLE, config, "slack")
+    observed = {"cloudwatch": float(row.cw_count), "prometheus": float(row.prom_count)}
+    return _within(
+        f"count[{route}]@{label}",
+        route,
+        label,
+        observed,
+        "CloudWatch",
+        float(row.cw_count),
+        "Prometheus",
+        float(row.prom_count),
+        tolerance,
+    )

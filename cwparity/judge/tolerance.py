@@ -1,0 +1,30 @@
+"""How a bound is built from a derived part and a configured part, and said in words."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from cwparity.results import Origin, Tolerance
+
+
+def configured_origin(section: BaseModel, key: str) -> Origin:
+    """``configured`` when the user's file set ``key``, else ``default``."""
+    return Origin.CONFIGURED if key in section.model_fields_set else Origin.DEFAULT
+
+
+def combined(
+    derived: float,
+    derived_why: str,
+    slack: float,
+    slack_origin: Origin,
+    unit: str,
+    slack_name: str = "slack",
+) -> Tolerance:
+    """A bound that is a derived part plus a chosen slack; the origin says which dominates."""
+    origin = Origin.DERIVED if derived > 0 else slack_origin
+    detail = f"derived {derived:g} ({derived_why}) + {slack_name} {slack:g} ({slack_origin.value})"
+    return Tolerance(bound=derived + slack, unit=unit, origin=origin, detail=detail)
+
+
+def period_label(moment) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,128 @@
+"""Prometheus: the histogram's raw counter samples over a window, into a frame, nothing else.
+
+Raw samples (a range-vector instant query), not ``increase()`` or ``rate()``: those extrapolate to
+the window's edges, and a parity check needs to know exactly which scrapes it is standing on.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import pandas as pd
+import requests
+from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+
+from cwparity.config import PrometheusConfig, redact_url
+from cwparity.errors import SourceError
+from cwparity.window import Window
+
+log = logging.getLogger(__name__)
+
+SAMPLE_COLUMNS = ["series", "path", "method", "le", "timestamp", "value"]
+
+
+class PrometheusSource:
+    """A connection to one Prometheus, with the config's auth, label names and selector."""
+
+    def __init__(self, config: PrometheusConfig) -> None:
+        self.config = config
+        headers = {}
+        bearer = config.bearer()
+        if bearer:
+            headers["Authorization"] = f"Bearer {bearer}"
+        auth = None
+        if config.basic_auth:
+            auth = (config.basic_auth.username, config.basic_auth.resolved_password())
+        self.client = PrometheusConnect(
+            url=config.url,
+            headers=headers,
+            auth=auth,
+            disable_ssl=not config.verify_tls,
+            timeout=30,
+        )
+        self._session = requests.Session()
+        self._session.headers.update(headers)
+        self._session.auth = auth
+        self._session.verify = config.verify_tls
+
+    @property
+    def where(self) -> str:
+        return f"Prometheus {redact_url(self.config.url)}"
+
+    def api_get(self, path: str, **params: Any) -> Any:
+        """GET a Prometheus HTTP API path outside PromQL (status, targets); returns ``data``."""
+        try:
+            answer = self._session.get(f"{self.config.url}{path}", params=params, timeout=10)
+        except requests.RequestException as err:
+            raise SourceError(f"{self.where}: {_short(err)}") from None
+        if answer.status_code in (401, 403):
+            raise SourceError(f"{self.where}: HTTP {answer.status_code} (check the auth settings)")
+        if answer.status_code != 200:
+            raise SourceError(f"{self.where}{path}: HTTP {answer.status_code}")
+        return answer.json().get("data")
+
+    def build_info(self) -> dict[str, Any]:
+        """Also the preflight: fails with one line when Prometheus cannot be reached."""
+        return dict(self.api_get("/api/v1/status/buildinfo") or {})
+
+    def scrape_interval(self) -> float:
+        """From config, else from the job's active targets (Prometheus ≥ 2.41 reports it)."""
+        if self.config.scrape_interval:
+            return self.config.scrape_interval
+        targets = self.api_get("/api/v1/targets", state="active") or {}
+        for target in targets.get("activeTargets", []):
+            if target.get("labels", {}).get("job") == self.config.job:
+                interval = target.get("scrapeInterval")
+                if interval:
+                    from cwparity.config import parse_duration
+
+                    return parse_duration(interval)
+        raise SourceError(
+            f"{self.where}: no active target for job {self.config.job!r}; "
+            "set prometheus.scrape_interval or check prometheus.job"
+        )
+
+    def selector(self) -> str:
+        matchers = [f'job="{self.config.job}"']
+        if self.config.selector.strip():
+            matchers.append(self.config.selector.strip().strip("{}"))
+        return "{" + ",".join(matchers) + "}"
+
+    def raw_samples(self, suffix: str, window: Window, lookback: float, pad: float) -> pd.DataFrame:
+        """Every raw sample of ``<histogram>_<suffix>`` from start - lookback to end + pad."""
+        at = window.end.timestamp() + pad
+        span = math.ceil(window.seconds + lookback + pad)
+        query = f"{self.config.histogram}_{suffix}{self.selector()}[{span}s]"
+        try:
+            result = self.client.custom_query(query, params={"time": f"{at:.3f}"})
+        except PrometheusApiClientException as err:
+            raise SourceError(f"{self.where}: query {query!r} failed: {_short(err)}") from None
+        except requests.RequestException as err:
+            raise SourceError(f"{self.where}: {_short(err)}") from None
+        return self._frame(result, suffix)
+
+    def _frame(self, result: list[dict[str, Any]], suffix: str) -> pd.DataFrame:
+        rows = []
+        # latency sums are compared in seconds; counts are counts
+        scale = 0.001 if suffix == "sum" and self.config.unit == "milliseconds" else 1.0
+        for series in result:
+            labels = series["metric"]
+            name = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+            path = labels.get(self.config.path_label, "")
+            method = labels.get(self.config.method_label, "").upper()
+            le = labels.get("le", "")
+            for stamp, value in series.get("values", []):
+                rows.append((name, path, method, le, float(stamp), float(value) * scale))
+        return pd.DataFrame(rows, columns=SAMPLE_COLUMNS)
+
+
+def _short(err: Exception) -> str:
+    """One line, and no credentials from any URL in the message."""
+    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    if "Connection refused" in text or "NewConnectionError" in text:
+        text = "connection refused"
+    elif "timed out" in text.lower():
+        text = "timed out"
+    return redact_url(text)[:300]
