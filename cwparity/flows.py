@@ -49,7 +49,6 @@ def demo(
     duration: float | None,
     config_path: Path = DEMO_CONFIG,
 ) -> Outcome:
-    from cwparity.load import run_load
     from cwparity.stack.embedded import AppSpec, EmbeddedStack, StackSpec
     from cwparity.stack.moto import MOTO_CREDENTIALS
 
@@ -69,9 +68,6 @@ def demo(
     with EmbeddedStack(spec, keep_logs_in=run_dir) as stack:
         config = stack.configure(config)
         embedded_config = write_config(config, run_dir / "config.yaml")
-        connect(config)
-        truth = run_load(config.load, config.routes, [config.app.base_url], run_dir / "load")
-        window = window_for_load(truth, config, spec.scrape_interval)
         meta = {
             "mode": "demo",
             "started_at": started,
@@ -82,31 +78,35 @@ def demo(
                 "prometheus": stack.prometheus_url,
             },
         }
-        RunPlan(embedded_config, window, run_dir, truth, meta).save()
+        load_and_plan(config, embedded_config, run_dir, meta).save()
         return judge_folder(run_dir)
 
 
 def run(
     config_path: Path, out: Path | None, no_load: bool, start: str | None, end: str | None
 ) -> Outcome:
-    from cwparity.load import run_load
-
     config = load_config(config_path)
     run_dir = new_run_dir(config, out)
-    started = datetime.now(UTC).isoformat()
-    sources = connect(config)
-    truth = None
+    meta = {"mode": "run", "started_at": datetime.now(UTC).isoformat()}
     if no_load or not config.load.enabled:
+        connect(config)
         window = user_window(start, end, config.window.period)
-        config_note = "existing window, no load"
+        plan = RunPlan(config_path.resolve(), window, run_dir, None, meta)
     else:
-        scrape_interval = sources.prometheus.scrape_interval()
-        truth = run_load(config.load, config.routes, [config.app.base_url], run_dir / "load")
-        window = window_for_load(truth, config, scrape_interval)
-        config_note = "load sent by cwparity"
-    meta = {"mode": "run", "started_at": started, "note": config_note}
-    RunPlan(config_path.resolve(), window, run_dir, truth, meta).save()
+        plan = load_and_plan(config, config_path.resolve(), run_dir, meta)
+    plan.save()
     return judge_folder(run_dir)
+
+
+def load_and_plan(config: RunConfig, config_path: Path, run_dir: Path, meta: dict) -> RunPlan:
+    """Check both sources, send the load, and plan the window around it."""
+    from cwparity.load import run_load
+
+    sources = connect(config)
+    scrape_interval = sources.prometheus.scrape_interval()
+    truth = run_load(config.load, config.routes, [config.app.base_url], run_dir / "load")
+    window = window_for_load(truth, config, scrape_interval)
+    return RunPlan(config_path, window, run_dir, truth, meta)
 
 
 def user_window(start: str | None, end: str | None, period: int) -> Window:
