@@ -253,7 +253,9 @@ def parse_config(raw: dict[str, Any], source: str = "<config>") -> RunConfig:
 
 def describe_validation_error(err: ValidationError, raw: dict[str, Any], source: str) -> str:
     """The first pydantic error as ``file: key 'a.b' = value: what is wrong``."""
-    first = err.errors()[0]
+    errors = err.errors()
+    # a misspelt key also shows as a missing one: name the misspelling, it explains both
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     location = [str(part) for part in first["loc"]]
     key = ".".join(location)
     if first["type"] == "extra_forbidden":

@@ -26,13 +26,17 @@ def scrape_config(targets: list[str], job: str, interval: float) -> dict[str, ob
     }
 
 
-def _run_as() -> str | None:
-    """Run as the guide's ``prometheus`` user when we are root and it exists, as a host would."""
+def _run_as(workdir: Path) -> str | None:
+    """Run as the guide's ``prometheus`` user when we are root and it exists, as a host would,
+    provided that user can reach ``workdir`` (pytest's tmp dirs, for one, are root-only)."""
     if os.geteuid() != 0:
         return None
     try:
         pwd.getpwnam("prometheus")
     except KeyError:
+        return None
+    if not all(parent.stat().st_mode & 0o001 for parent in workdir.resolve().parents):
+        log.debug("running prometheus as root: %s is not reachable for other users", workdir)
         return None
     return "prometheus"
 
@@ -47,7 +51,7 @@ def start_prometheus(
     config_path.write_text(yaml.safe_dump(scrape_config(targets, job, interval)))
     data_dir = workdir / "tsdb"
     data_dir.mkdir()
-    user = _run_as()
+    user = _run_as(workdir)
     if user:
         shutil.chown(data_dir, user, user)
         os.chmod(workdir, 0o755)

@@ -1,0 +1,121 @@
+"""Synthetic request streams with known truth, seen as CloudWatch and Prometheus would see them.
+
+For the engine's unit and property tests and for the benchmark: no server involved. Given when
+each request finished and how long it took, it builds exactly the frames the two sources return:
+CloudWatch files each datum under the period its timestamp falls in; Prometheus samples the
+cumulative counters at each scrape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from cwparity.sources.cloudwatch import COLUMNS as CW_COLUMNS
+from cwparity.sources.prometheus import SAMPLE_COLUMNS
+from cwparity.window import Window
+
+DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One route's requests: completion times (unix seconds) and latencies (seconds)."""
+
+    route: str
+    ends: np.ndarray
+    latencies: np.ndarray
+    status: str = "200"
+
+
+@dataclass(frozen=True)
+class Scrapes:
+    """When Prometheus scraped, and (optionally) when the app restarted, zeroing its counters."""
+
+    times: np.ndarray
+    restarts: tuple[float, ...] = field(default_factory=tuple)
+
+
+def cloudwatch_frame(
+    streams: list[Stream],
+    window: Window,
+    drop: dict[str, np.ndarray] | None = None,
+    offset: float = 0.0,
+) -> pd.DataFrame:
+    """The long frame GetMetricData gives: per route and period, SampleCount and Sum."""
+    rows = []
+    for stream in streams:
+        keep = np.ones(len(stream.ends), dtype=bool)
+        if drop and stream.route in drop:
+            keep[drop[stream.route]] = False
+        ends, latencies = stream.ends[keep], stream.latencies[keep] + offset
+        index = np.floor((ends - window.start.timestamp()) / window.period).astype(int)
+        for i, start in enumerate(window.period_starts()):
+            chosen = index == i
+            if chosen.any():
+                stamp = pd.Timestamp(start)
+                rows.append((stream.route, stamp, "count", float(chosen.sum())))
+                rows.append((stream.route, stamp, "sum", float(latencies[chosen].sum())))
+    return pd.DataFrame(rows, columns=CW_COLUMNS)
+
+
+def _counter(ends: np.ndarray, weights: np.ndarray, scrapes: Scrapes) -> np.ndarray:
+    """The counter each scrape reads: what finished since the last restart before it."""
+    order = np.argsort(ends)
+    ends, cumulative = ends[order], np.cumsum(weights[order])
+    upto = np.searchsorted(ends, scrapes.times, side="right")
+    values = np.where(upto > 0, cumulative[np.maximum(upto - 1, 0)], 0.0)
+    for restart in scrapes.restarts:
+        since = np.searchsorted(ends, restart, side="right")
+        base = cumulative[since - 1] if since > 0 else 0.0
+        values = np.where(scrapes.times >= restart, values - base, values)
+    return values
+
+
+def prometheus_frames(
+    streams: list[Stream],
+    scrapes: Scrapes,
+    born: bool = True,
+    buckets: tuple[float, ...] = DEFAULT_BUCKETS,
+) -> dict[str, pd.DataFrame]:
+    """Raw samples of ``_count``, ``_sum`` and ``_bucket``, as the range query returns them.
+
+    With ``born`` a series has no samples before its first request (prometheus_flask_exporter
+    creates a label set on first use).
+    """
+    frames: dict[str, list[tuple]] = {"count": [], "sum": [], "bucket": []}
+    for stream in streams:
+        method, path = stream.route.split(" ", 1)
+        first = stream.ends.min() if len(stream.ends) else np.inf
+        visible = scrapes.times >= first if born else np.ones(len(scrapes.times), dtype=bool)
+        series = {
+            "count": [("", _counter(stream.ends, np.ones(len(stream.ends)), scrapes))],
+            "sum": [("", _counter(stream.ends, stream.latencies, scrapes))],
+            "bucket": [
+                (f"{le:g}", _counter(stream.ends, (stream.latencies <= le).astype(float), scrapes))
+                for le in buckets
+            ]
+            + [("+Inf", _counter(stream.ends, np.ones(len(stream.ends)), scrapes))],
+        }
+        for suffix, per_le in series.items():
+            for le, values in per_le:
+                name = f"method={method},path={path},status={stream.status},le={le}"
+                for stamp, value in zip(scrapes.times[visible], values[visible], strict=True):
+                    frames[suffix].append((name, path, method, le, float(stamp), float(value)))
+    return {k: pd.DataFrame(v, columns=SAMPLE_COLUMNS) for k, v in frames.items()}
+
+
+def poisson_stream(
+    route: str, rng: np.random.Generator, start: float, end: float, rate: float, mean_latency: float
+) -> Stream:
+    """Requests finishing at a steady random rate inside [start, end)."""
+    count = rng.poisson(rate * (end - start))
+    ends = np.sort(rng.uniform(start, end, count))
+    latencies = rng.exponential(mean_latency, count)
+    return Stream(route, ends, latencies)
+
+
+def scrape_times(start: float, end: float, interval: float, phase: float = 0.0) -> np.ndarray:
+    return np.arange(start + phase, end, interval)

@@ -1,0 +1,54 @@
+"""Shared helpers for tests on the embedded stack: one stack per module, short windows."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cwparity.config import RunConfig, load_config
+from cwparity.flows import DEMO_APP_ENV, DEMO_CONFIG, load_and_plan, write_config
+from cwparity.pytest_plugin import ParitySession
+from cwparity.results import CheckResult
+from cwparity.stack.embedded import AppSpec, EmbeddedStack, StackSpec
+from cwparity.stack.moto import MOTO_CREDENTIALS
+
+SHORT_LOAD = {"duration": 12.0, "users": 3}
+
+
+@pytest.fixture(scope="module")
+def moto_credentials() -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in MOTO_CREDENTIALS}
+    os.environ.update(MOTO_CREDENTIALS)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def dual_stack(moto_credentials, tmp_path_factory) -> Iterator[EmbeddedStack]:
+    logs = tmp_path_factory.mktemp("stack")
+    spec = StackSpec(apps=(AppSpec("dual_app", dict(DEMO_APP_ENV)),))
+    with EmbeddedStack(spec, keep_logs_in=logs) as stack:
+        yield stack
+
+
+def demo_config(stack: EmbeddedStack, **load) -> RunConfig:
+    config = stack.configure(load_config(DEMO_CONFIG))
+    return config.model_copy(update={"load": config.load.model_copy(update={**SHORT_LOAD, **load})})
+
+
+def parity_run(config: RunConfig, run_dir: Path) -> tuple[ParitySession, dict[str, CheckResult]]:
+    """Load, plan, judge and write the reports, as `cwparity demo` does (without nested pytest)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config_path = write_config(config, run_dir / "config.yaml")
+    load_and_plan(config, config_path, run_dir, {"mode": "test"}).save()
+    session = ParitySession(run_dir)
+    checks = {check.id: check for check in session.parity_checks()}
+    session.write_reports()
+    return session, checks

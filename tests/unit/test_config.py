@@ -1,0 +1,104 @@
+import pytest
+
+from cwparity.config import load_config, parse_config, parse_duration, redact_url
+from cwparity.errors import ConfigError
+
+
+def write(tmp_path, text):
+    path = tmp_path / "cwparity.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_follow_the_guide():
+    config = parse_config({})
+    assert config.cloudwatch.metric_name == "EndpointLatency"
+    assert config.prometheus.job == "flask_app"
+    assert config.prometheus.histogram == "flask_http_request_duration_seconds"
+    assert [r.key for r in config.routes] == ["GET /", "GET /long-request"]
+
+
+def test_unknown_key_names_file_key_and_nearest_valid_key(tmp_path):
+    path = write(tmp_path, "prometheus:\n  urll: http://x:9090\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert str(path) in message
+    assert "'prometheus.urll'" in message
+    assert "did you mean 'prometheus.url'" in message
+    assert "\n" not in message
+
+
+def test_bad_value_names_key_and_value(tmp_path):
+    path = write(tmp_path, "load:\n  users: lots\n")
+    with pytest.raises(ConfigError, match=r"key 'load.users' = 'lots'"):
+        load_config(path)
+
+
+def test_bad_period_is_explained():
+    with pytest.raises(ConfigError, match="1, 5, 10, 30 or a multiple of 60"):
+        parse_config({"window": {"period": 45}})
+
+
+def test_unknown_key_in_a_list_item():
+    with pytest.raises(ConfigError, match=r"routes.0.pth'.*did you mean 'routes.0.path'"):
+        parse_config({"routes": [{"pth": "/"}]})
+
+
+def test_missing_file_and_broken_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match=r"cwparity.yaml: line \d+: "):
+        load_config(write(tmp_path, "a: 1\nb: [unclosed\n"))
+
+
+def test_secrets_never_appear_in_the_redacted_config_or_errors():
+    config = parse_config(
+        {
+            "prometheus": {
+                "url": "https://admin:hunter2@prom.example:9090",
+                "basic_auth": {"username": "u", "password": "s3cret"},
+                "bearer_token": "tok-123",
+            }
+        }
+    )
+    dumped = str(config.redacted())
+    for secret in ("hunter2", "s3cret", "tok-123"):
+        assert secret not in dumped
+    assert "***@prom.example" in dumped
+    with pytest.raises(ConfigError) as err:
+        parse_config({"prometheus": {"basic_auth": {"username": "u", "password": 5, "x": 1}}})
+    assert "5" not in str(err.value).split("'")[-1] or "***" in str(err.value)
+
+
+def test_password_from_environment(monkeypatch):
+    config = parse_config({"prometheus": {"basic_auth": {"username": "u", "password_env": "PW"}}})
+    monkeypatch.setenv("PW", "from-env")
+    assert config.prometheus.basic_auth.resolved_password() == "from-env"
+    monkeypatch.delenv("PW")
+    with pytest.raises(ConfigError, match="PW is not set"):
+        config.prometheus.basic_auth.resolved_password()
+
+
+def test_durations():
+    assert parse_duration("30s") == 30
+    assert parse_duration("2m") == 120
+    assert parse_duration("500ms") == 0.5
+    assert parse_duration(15) == 15
+    with pytest.raises(ValueError):
+        parse_duration("soon")
+
+
+def test_redact_url():
+    assert (
+        redact_url("see http://u:p@h:1/x and https://tok@h2")
+        == "see http://***@h:1/x and https://***@h2"
+    )
+    assert redact_url("http://h:9090") == "http://h:9090"
+
+
+def test_digest_is_stable_and_hides_secrets():
+    a = parse_config({"prometheus": {"bearer_token": "one"}})
+    b = parse_config({"prometheus": {"bearer_token": "two"}})
+    assert a.digest() == b.digest()
+    assert a.digest() != parse_config({"name": "other"}).digest()

@@ -1,0 +1,144 @@
+"""The sources' real-CloudWatch paths that moto cannot serve, through botocore's Stubber."""
+
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from cwparity.config import CloudWatchConfig, PrometheusConfig, Route
+from cwparity.errors import SourceError
+from cwparity.sources import cloudwatch
+from cwparity.sources.prometheus import PrometheusSource
+from cwparity.window import Window
+
+T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+WINDOW = Window(T0, T0 + timedelta(minutes=3), 60)
+ROUTES = [Route(path="/"), Route(path="/long-request")]
+
+
+@pytest.fixture
+def client():
+    return boto3.client(
+        "cloudwatch", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b"
+    )
+
+
+def result(query_id, minutes, values, status="Complete"):
+    return {
+        "Id": query_id,
+        "Label": query_id,
+        "StatusCode": status,
+        "Timestamps": [T0 + timedelta(minutes=m) for m in minutes],
+        "Values": values,
+    }
+
+
+def expect(stubber, results, next_token=None, token_in=None):
+    params = {
+        "MetricDataQueries": ANY,
+        "StartTime": T0,
+        "EndTime": WINDOW.end,
+        "ScanBy": "TimestampAscending",
+    }
+    if token_in:
+        params["NextToken"] = token_in
+    response = {"MetricDataResults": results, "Messages": []}
+    if next_token:
+        response["NextToken"] = next_token
+    stubber.add_response("get_metric_data", response, params)
+
+
+def test_queries_name_the_guides_metric_and_dimensions():
+    queries, meaning = cloudwatch.metric_queries(
+        CloudWatchConfig(), ROUTES, 60, cloudwatch.BASE_STATS
+    )
+    metric = queries[0]["MetricStat"]["Metric"]
+    assert metric["Namespace"] == "FlaskApp" and metric["MetricName"] == "EndpointLatency"
+    assert metric["Dimensions"] == [
+        {"Name": "Endpoint", "Value": "/"},
+        {"Name": "Method", "Value": "GET"},
+    ]
+    assert meaning["r1_count"] == ("GET /long-request", "count")
+    assert {q["MetricStat"]["Stat"] for q in queries} == {"SampleCount", "Sum", "Average"}
+
+
+def test_pages_and_partial_data_are_followed_to_the_end(client):
+    with Stubber(client) as stubber:
+        expect(stubber, [result("r0_count", [0], [5.0], "PartialData")], next_token="t1")
+        expect(stubber, [result("r0_count", [1, 2], [6.0, 7.0])], token_in="t1")
+        frame = cloudwatch.fetch_stats(
+            client, CloudWatchConfig(), ROUTES[:1], WINDOW, {"SampleCount": "count"}
+        )
+    assert list(frame.value) == [5.0, 6.0, 7.0]
+    assert list(frame.period_start) == [T0 + timedelta(minutes=m) for m in (0, 1, 2)]
+
+
+def test_milliseconds_are_converted_to_seconds(client):
+    with Stubber(client) as stubber:
+        expect(stubber, [result("r0_sum", [0], [250.0])])
+        frame = cloudwatch.fetch_stats(
+            client, CloudWatchConfig(unit="Milliseconds"), ROUTES[:1], WINDOW, {"Sum": "sum"}
+        )
+    assert frame.value[0] == pytest.approx(0.25)
+
+
+def test_periods_off_the_grid_are_refused(client):
+    off = {
+        "Id": "r0_count",
+        "Label": "x",
+        "StatusCode": "Complete",
+        "Timestamps": [T0 + timedelta(seconds=7)],
+        "Values": [1.0],
+    }
+    with Stubber(client) as stubber:
+        expect(stubber, [off])
+        with pytest.raises(SourceError, match="off the 60s grid"):
+            cloudwatch.fetch_stats(
+                client, CloudWatchConfig(), ROUTES[:1], WINDOW, {"SampleCount": "count"}
+            )
+
+
+def test_internal_error_status_is_a_source_error(client):
+    with Stubber(client) as stubber:
+        expect(stubber, [result("r0_count", [], [], "InternalError")])
+        with pytest.raises(SourceError, match="InternalError"):
+            cloudwatch.fetch_stats(
+                client, CloudWatchConfig(), ROUTES[:1], WINDOW, {"SampleCount": "count"}
+            )
+
+
+def test_service_errors_become_one_line(client):
+    with Stubber(client) as stubber:
+        stubber.add_client_error("list_metrics", "AccessDenied", "not allowed", 403)
+        with pytest.raises(SourceError) as err:
+            cloudwatch.preflight(client, CloudWatchConfig())
+    assert "AccessDenied: not allowed" in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_prometheus_frame_keeps_labels_and_scales_milliseconds():
+    source = PrometheusSource(PrometheusConfig(unit="milliseconds"))
+    raw = [
+        {
+            "metric": {"__name__": "x_sum", "path": "/", "method": "get", "status": "200"},
+            "values": [[1.5, "250"], [2.5, "500"]],
+        }
+    ]
+    frame = source._frame(raw, "sum")
+    assert list(frame.value) == [0.25, 0.5]
+    assert set(frame.method) == {"GET"} and set(frame.path) == {"/"}
+    assert list(source._frame(raw, "count").value) == [250.0, 500.0]
+
+
+def test_prometheus_selector_adds_the_job_and_extra_matchers():
+    source = PrometheusSource(PrometheusConfig(selector='instance="a:8080"'))
+    assert source.selector() == '{job="flask_app",instance="a:8080"}'
+
+
+def test_unreachable_prometheus_is_one_line_without_credentials():
+    source = PrometheusSource(PrometheusConfig(url="http://user:pw@127.0.0.1:1"))
+    with pytest.raises(SourceError) as err:
+        source.build_info()
+    assert "connection refused" in str(err.value)
+    assert "pw" not in str(err.value)
