@@ -83,6 +83,19 @@ class BasicAuth(_Strict):
         return _secret_or_env(self.password, self.password_env, "prometheus.basic_auth")
 
 
+class NamedQuery(_Strict):
+    """A PromQL query the team will rely on after cutover (a dashboard panel, an alert)."""
+
+    name: str
+    expr: str
+
+
+class LintConfig(_Strict):
+    """How PromQL lint findings count: ``warn`` reports them, ``fail`` fails the run."""
+
+    severity: Literal["warn", "fail"] = "warn"
+
+
 class PrometheusConfig(_Strict):
     """Where the new metrics live and how the histogram's labels map to CloudWatch dimensions."""
 
@@ -98,6 +111,7 @@ class PrometheusConfig(_Strict):
     selector: str = ""
     scrape_interval: Duration | None = None
     unit: Literal["seconds", "milliseconds"] = "seconds"
+    queries: list[NamedQuery] = Field(default_factory=list)
 
     @field_validator("url")
     @classmethod
@@ -198,6 +212,7 @@ class RunConfig(_Strict):
     window: WindowConfig = WindowConfig()
     tolerances: Tolerances = Tolerances()
     report: ReportConfig = ReportConfig()
+    lint: LintConfig = LintConfig()
     hosts: HostsConfig = HostsConfig()
     grafana: GrafanaConfig = GrafanaConfig()
 

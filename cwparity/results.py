@@ -16,6 +16,8 @@ class Status(StrEnum):
     FAIL = "fail"
     SKIP = "skip"
     ERROR = "error"
+    #: a finding worth reading (a lint warning) that does not change the verdict
+    WARN = "warn"
 
 
 class Origin(StrEnum):
@@ -84,7 +86,9 @@ class CheckResult:
 
 
 def verdict(checks: Iterable[CheckResult]) -> Status:
-    """FAIL beats ERROR beats PASS; a run with nothing judged is an ERROR, never a PASS."""
+    """FAIL beats ERROR beats PASS; a run with nothing judged is an ERROR, never a PASS.
+
+    WARN does not change the verdict: it is reported, and counts as neither pass nor fail."""
     statuses = {check.status for check in checks}
     if Status.FAIL in statuses:
         return Status.FAIL
