@@ -1,14 +1,23 @@
-"""report.html: one self-contained file (inline CSS, no scripts from anywhere) for stakeholders.
+"""report.html: one self-contained file for stakeholders (inline CSS and SVG, no script at all).
 
-Rendered with Jinja2 autoescaping, so every label value (paths, reasons) is escaped.
+Rendered with Jinja2 autoescaping from results.json alone (plus the history trend), so every
+label value — paths, reasons, config values — is escaped. The page also carries a
+Content-Security-Policy that allows no script, so even a value that slipped past escaping could
+not run. It must render from any results.json cwparity ever wrote: unknown check kinds and
+missing fields render as generic text.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+
+from cwparity.report.charts import route_charts
+from cwparity.report.history import trend_view
+from cwparity.report.view import banner, check_sections, findings
 
 _ENV = Environment(
     loader=PackageLoader("cwparity", "report/templates"),
@@ -29,18 +38,94 @@ def _fmt(value: Any) -> str:
 _ENV.filters["fmt"] = _fmt
 
 
-def render_html(document: dict[str, Any]) -> str:
-    checks = document["checks"]
-    window_checks = [c for c in checks if c.get("scope") == "window" or "@" not in c["id"]]
-    period_checks = [c for c in checks if c not in window_checks]
-    return _ENV.get_template("report.html.j2").render(
-        doc=document,
-        run=document["run"],
-        window_checks=window_checks,
-        period_checks=period_checks,
-    )
+def _percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile of the ground truth's per-request latencies."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
-def write_html(path: Path, document: dict[str, Any]) -> Path:
-    path.write_text(render_html(document), encoding="utf-8")
+def truth_rows(truth: Any) -> list[dict[str, Any]]:
+    """Per route and target: what Locust sent and got, with client-side latency percentiles."""
+    if not isinstance(truth, dict):
+        return []
+    rows = []
+    for route in truth.get("routes") or []:
+        if not isinstance(route, dict):
+            continue
+        latencies = [v for v in route.get("latencies_ms") or [] if isinstance(v, int | float)]
+        by_status = route.get("by_status") or {}
+        rows.append(
+            {
+                "route": route.get("route"),
+                "target": route.get("target"),
+                "answered": sum(v for v in by_status.values() if isinstance(v, int)),
+                "by_status": ", ".join(f"{k}: {v}" for k, v in by_status.items()) or "–",
+                "failures": route.get("failures"),
+                "p50": _percentile(latencies, 0.5),
+                "p90": _percentile(latencies, 0.9),
+                "p99": _percentile(latencies, 0.99),
+            }
+        )
+    return rows
+
+
+def stats_rows(load_stats: Any) -> list[dict[str, Any]]:
+    rows = []
+    for row in load_stats or []:
+        if not isinstance(row, dict):
+            continue
+        requests = row.get("num_requests") or 0
+        total = row.get("total_response_time")
+        mean = total / requests if requests and isinstance(total, int | float) else None
+        rows.append({**row, "mean_ms": mean})
+    return rows
+
+
+def flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """Nested config as ``a.b: value`` rows (the config in results.json is already redacted)."""
+    if isinstance(value, dict):
+        rows: list[tuple[str, str]] = []
+        for key, inner in value.items():
+            rows += flatten(inner, f"{prefix}.{key}" if prefix else str(key))
+        return rows
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return [row for i, v in enumerate(value) for row in flatten(v, f"{prefix}[{i}]")]
+    return [(prefix, _fmt(value))]
+
+
+def context(document: dict[str, Any], history: list[dict[str, Any]] | None, run_id: str) -> dict:
+    run: dict[str, Any] = document["run"] if isinstance(document.get("run"), dict) else {}
+    sections = check_sections(document.get("checks") or [])
+    config: dict[str, Any] = run["config"] if isinstance(run.get("config"), dict) else {}
+    return {
+        "doc": document,
+        "run": run,
+        "run_id": run_id,
+        "summary": document.get("summary") or {},
+        "banner": banner(document, sections["problems"]),
+        "sections": sections,
+        "findings": findings(sections["all"], run),
+        "routes": route_charts(document),
+        "load": config.get("load") if isinstance(config.get("load"), dict) else None,
+        "truth": run.get("truth") if isinstance(run.get("truth"), dict) else None,
+        "truth_rows": truth_rows(run.get("truth")),
+        "stats_rows": stats_rows(run.get("load_stats")),
+        "config_rows": flatten(config),
+        "meta_rows": flatten(run.get("meta") or {}),
+        "trend": trend_view(history, run_id) if history else None,
+    }
+
+
+def render_html(
+    document: dict[str, Any], history: list[dict[str, Any]] | None = None, run_id: str = ""
+) -> str:
+    return _ENV.get_template("report.html.j2").render(**context(document, history, run_id))
+
+
+def write_html(
+    path: Path, document: dict[str, Any], history: list[dict[str, Any]] | None = None
+) -> Path:
+    path.write_text(render_html(document, history, path.parent.name), encoding="utf-8")
     return path
