@@ -1,0 +1,113 @@
+"""What the host, Grafana and security checks share: the testinfra host, results, warn mode.
+
+A check is a function returning one ``CheckResult``. Checks of hardening or layout (``severity
+"hardening"``) become warnings when a profile is not strict (the demo): SKIP with a reason that
+starts ``warning:``. A real defect (Prometheus down, config invalid, target down) FAILs always.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+from collections.abc import Callable
+from typing import Any
+
+from cwparity.config import redact_url
+from cwparity.errors import ConfigError
+from cwparity.hosts.settings import HostsConfig
+from cwparity.results import CheckResult, Status
+
+log = logging.getLogger(__name__)
+
+NO_LOGIN_SHELLS = (
+    "/bin/false",
+    "/usr/bin/false",
+    "/usr/sbin/nologin",
+    "/sbin/nologin",
+    "/bin/nologin",
+)
+
+
+def connect(hosts: HostsConfig) -> Any:
+    """The testinfra host for ``hosts.host``; a bad spec or backend is one ConfigError line."""
+    import testinfra
+
+    kwargs: dict[str, Any] = {"sudo": hosts.sudo}
+    if hosts.backend in ("ssh", "paramiko"):
+        if hosts.ssh_identity_file:
+            kwargs["ssh_identity_file"] = hosts.ssh_identity_file
+        if hosts.ssh_config:
+            kwargs["ssh_config"] = hosts.ssh_config
+    if hosts.backend == "ssh":
+        # no ControlMaster left running after the checks (it would outlive the run)
+        kwargs["controlpersist"] = 0
+    try:
+        return testinfra.get_host(hosts.host, **kwargs)
+    except Exception as err:
+        raise ConfigError(f"hosts.host = {redact_url(hosts.host)!r}: {err}") from None
+
+
+def result(
+    check_id: str,
+    kind: str,
+    subject: str,
+    ok: bool,
+    reason: str,
+    observed: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+) -> CheckResult:
+    return CheckResult(
+        id=check_id,
+        kind=kind,
+        subject=subject,
+        status=Status.PASS if ok else Status.FAIL,
+        reason=reason,
+        scope="host",
+        observed=observed or {},
+        details=details or {},
+    )
+
+
+def skip(check_id: str, kind: str, subject: str, reason: str) -> CheckResult:
+    return CheckResult(check_id, kind, subject, Status.SKIP, reason, scope="host")
+
+
+def soften(check: CheckResult, strict: bool) -> CheckResult:
+    """In a non-strict profile a failed hardening check is a warning, never a failure."""
+    if strict or check.status is not Status.FAIL:
+        return check
+    return CheckResult(
+        check.id,
+        check.kind,
+        check.subject,
+        Status.SKIP,
+        f"warning: {check.reason}",
+        check.scope,
+        check.observed,
+        check.tolerance,
+        {**check.details, "warning": True},
+    )
+
+
+def guarded(check_id: str, kind: str, subject: str, fn: Callable[[], CheckResult]) -> CheckResult:
+    """Run one check; a host or HTTP failure is that check's ERROR, not the suite's traceback."""
+    try:
+        return fn()
+    except ConfigError:
+        raise
+    except Exception as err:
+        log.debug("check %s raised", check_id, exc_info=True)
+        message = redact_url(str(err)).splitlines()[0] if str(err) else type(err).__name__
+        return CheckResult(
+            check_id, kind, subject, Status.ERROR, f"could not check: {message}", scope="host"
+        )
+
+
+def run(host: Any, *argv: str) -> Any:
+    """Run a command on the host with every argument quoted (testinfra's run takes a string)."""
+    return host.run(" ".join(shlex.quote(a) for a in argv))
+
+
+def first_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else ""

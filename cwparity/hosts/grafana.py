@@ -1,0 +1,302 @@
+"""Grafana through its documented HTTP API: health, the Prometheus datasource, the latency panel.
+
+Endpoints (grafana.com/docs/grafana/latest/developers/http_api/): ``GET /api/health`` (other.md),
+``GET /api/datasources`` and ``GET /api/datasources/uid/:uid/health`` (data_source.md),
+``GET /api/dashboards/uid/:uid`` and ``GET /api/search?type=dash-db&query=`` (dashboard.md,
+folder_dashboard_search.md), ``POST /api/ds/query`` (data_source.md, "Query a data source").
+The panel's query is run through Grafana for the run's window and compared, series by series,
+with what Prometheus returns for the same query directly (``/api/v1/query_range``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cwparity.config import RunConfig
+from cwparity.hosts.common import guarded, result, skip, soften
+from cwparity.hosts.http import get_json, grafana_session, post_json
+from cwparity.hosts.series import (
+    compare_series,
+    frames_to_series,
+    grid_of,
+    matrix_to_series,
+    query_range,
+)
+from cwparity.results import CheckResult
+from cwparity.window import Window
+
+KIND = "grafana"
+
+
+def check_health(config: RunConfig) -> CheckResult:
+    status, body = get_json(
+        grafana_session(config.grafana, with_auth=False), f"{config.grafana.url}/api/health"
+    )
+    database = (body or {}).get("database")
+    observed = {"http_status": status, "database": database, "version": (body or {}).get("version")}
+    ok = status == 200 and database == "ok"
+    reason = f"/api/health: HTTP {status}, database {database}, version {observed['version']}"
+    return result("grafana.health", KIND, "grafana", ok, reason, observed)
+
+
+def find_datasource(config: RunConfig) -> tuple[dict[str, Any] | None, str]:
+    status, body = get_json(
+        grafana_session(config.grafana), f"{config.grafana.url}/api/datasources"
+    )
+    if status != 200:
+        return (
+            None,
+            f"GET /api/datasources answered HTTP {status}: {(body or {}).get('message', '')}",
+        )
+    name = config.grafana.datasource.name
+    match = next((ds for ds in body if ds.get("name") == name), None)
+    return (
+        match,
+        "" if match else f"no datasource named {name!r} (have {[ds.get('name') for ds in body]})",
+    )
+
+
+def check_datasource(config: RunConfig) -> CheckResult:
+    name = config.grafana.datasource.name
+    cid = f"grafana.datasource[{name}]"
+    source, why = find_datasource(config)
+    if source is None:
+        return result(cid, KIND, name, False, why)
+    wanted = (config.grafana.datasource.url or config.prometheus.url).rstrip("/")
+    observed = {"type": source.get("type"), "url": source.get("url"), "uid": source.get("uid")}
+    if source.get("type") != "prometheus":
+        return result(
+            cid,
+            KIND,
+            name,
+            False,
+            f"{name} is of type {source.get('type')}, not prometheus",
+            observed,
+        )
+    if str(source.get("url", "")).rstrip("/") != wanted:
+        return result(
+            cid,
+            KIND,
+            name,
+            False,
+            f"{name} points at {source.get('url')}, expected {wanted}",
+            observed,
+        )
+    url = f"{config.grafana.url}/api/datasources/uid/{source['uid']}/health"
+    status, body = get_json(grafana_session(config.grafana), url)
+    health, message = (body or {}).get("status"), (body or {}).get("message", "")
+    observed |= {"health_http_status": status, "health": health}
+    if status != 200 or health != "OK":
+        return result(
+            cid,
+            KIND,
+            name,
+            False,
+            f"datasource health check failed: HTTP {status} {health}: {message}",
+            observed,
+        )
+    return result(cid, KIND, name, True, f"prometheus at {wanted}, health OK: {message}", observed)
+
+
+def find_dashboard(config: RunConfig) -> tuple[dict[str, Any] | None, str]:
+    expect = config.grafana.dashboard
+    assert expect is not None
+    session = grafana_session(config.grafana)
+    uid = expect.uid
+    if uid is None:
+        status, hits = get_json(
+            session,
+            f"{config.grafana.url}/api/search",
+            params={"type": "dash-db", "query": expect.title},
+        )
+        if status != 200:
+            return None, f"GET /api/search answered HTTP {status}"
+        uid = next((h["uid"] for h in hits if h.get("title") == expect.title), None)
+        if uid is None:
+            return None, f"no dashboard titled {expect.title!r}"
+    status, body = get_json(session, f"{config.grafana.url}/api/dashboards/uid/{uid}")
+    if status != 200:
+        return (
+            None,
+            f"dashboard {uid!r} not found (HTTP {status}: {(body or {}).get('message', '')})",
+        )
+    return body["dashboard"], ""
+
+
+def all_panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
+    """Panels, including those inside collapsed rows."""
+    found: list[dict[str, Any]] = []
+    for panel in dashboard.get("panels") or []:
+        found.append(panel)
+        found.extend(panel.get("panels") or [])
+    return found
+
+
+def latency_panel(dashboard: dict[str, Any], config: RunConfig) -> dict[str, Any] | None:
+    """The panel named in the config, else the first whose query reads the latency histogram."""
+    wanted = config.grafana.dashboard.panel if config.grafana.dashboard else None
+    for panel in all_panels(dashboard):
+        exprs = [t.get("expr", "") for t in panel.get("targets") or []]
+        if wanted is not None and panel.get("title") == wanted:
+            return panel
+        if wanted is None and any(config.prometheus.histogram in e for e in exprs):
+            return panel
+    return None
+
+
+def check_dashboard(config: RunConfig) -> tuple[CheckResult, dict[str, Any] | None]:
+    expect = config.grafana.dashboard
+    assert expect is not None
+    label = expect.uid or expect.title or ""
+    cid = f"grafana.dashboard[{label}]"
+    dashboard, why = find_dashboard(config)
+    if dashboard is None:
+        return result(cid, KIND, label, False, why), None
+    panel = latency_panel(dashboard, config)
+    if panel is None:
+        wanted = expect.panel or f"a panel querying {config.prometheus.histogram}"
+        return result(
+            cid, KIND, label, False, f"dashboard {dashboard.get('title')!r} has no {wanted}"
+        ), None
+    exprs = [t.get("expr") for t in panel.get("targets") or []]
+    reason = f"dashboard {dashboard.get('title')!r}, panel {panel.get('title')!r}: {exprs}"
+    return result(cid, KIND, label, True, reason, details={"exprs": exprs}), panel
+
+
+def ds_query(config: RunConfig, uid: str, target: dict[str, Any], window: Window) -> Any:
+    """The target's query through Grafana (``POST /api/ds/query``), range aligned to the step."""
+    step = config.grafana.step
+    start = window.start.timestamp() // step * step
+    end = window.end.timestamp() // step * step
+    query = {
+        "refId": target.get("refId", "A"),
+        "datasource": {"type": "prometheus", "uid": uid},
+        "expr": target.get("expr"),
+        "range": True,
+        "instant": False,
+        "intervalMs": int(step * 1000),
+        "maxDataPoints": 11000,
+    }
+    body = {"from": str(int(start * 1000)), "to": str(int(end * 1000)), "queries": [query]}
+    url = f"{config.grafana.url}/api/ds/query"
+    return post_json(grafana_session(config.grafana), url, json=body), (start, end, step)
+
+
+def compare_target(
+    config: RunConfig, uid: str, target: dict[str, Any], window: Window
+) -> tuple[list[str], int]:
+    """What differs between Grafana's and Prometheus's answers to one panel query."""
+    ref = target.get("refId", "A")
+    (status, answer), (start, end, step) = ds_query(config, uid, target, window)
+    result_for_ref = (answer or {}).get("results", {}).get(ref, {})
+    if status != 200 or result_for_ref.get("error"):
+        return [f"/api/ds/query answered HTTP {status}: {result_for_ref.get('error', '')}"], 0
+    via_grafana = frames_to_series(result_for_ref.get("frames") or [])
+    # ask Prometheus on the grid Grafana used (its step may be raised by the datasource's settings)
+    start, end, step = grid_of(via_grafana, (start, end, step))
+    direct = matrix_to_series(query_range(config, target["expr"], start, end, step))
+    tolerance = (config.grafana.relative_tolerance, config.grafana.absolute_tolerance)
+    return compare_series(via_grafana, direct, *tolerance)
+
+
+def check_panel_series(config: RunConfig, panel: dict[str, Any], window: Window) -> CheckResult:
+    """Each of the panel's queries through Grafana equals Prometheus's own answer."""
+    title = str(panel.get("title"))
+    cid = f"grafana.series[{title}]"
+    source, why = find_datasource(config)
+    if source is None:
+        return result(cid, KIND, title, False, why)
+    mismatches, compared = [], 0
+    for target in panel.get("targets") or []:
+        problems, points = compare_target(config, source["uid"], target, window)
+        mismatches += [f"{target.get('refId', 'A')}: {p}" for p in problems]
+        compared += points
+    observed = {"points_compared": compared, "mismatches": len(mismatches)}
+    if mismatches:
+        reason = f"Grafana and Prometheus differ: {mismatches[0]}"
+        return result(cid, KIND, title, False, reason, observed, {"mismatches": mismatches[:20]})
+    if compared == 0:
+        reason = "the panel's queries returned no data for the window"
+        return result(cid, KIND, title, False, reason, observed)
+    return result(cid, KIND, title, True, f"{compared} points equal within the tolerance", observed)
+
+
+def grafana_checks(config: RunConfig, window: Window | None, host: Any | None) -> list[CheckResult]:
+    gcfg = config.grafana
+    checks: list[CheckResult] = []
+    if host is None or config.hosts.profile != "systemd":
+        checks.append(
+            skip(
+                f"grafana.service[{gcfg.service}]",
+                KIND,
+                gcfg.service,
+                "needs the systemd profile and a host (hosts.enabled)",
+            )
+        )
+    else:
+        from cwparity.hosts.prometheus_host import check_listening, check_service
+
+        checks.append(
+            guarded(
+                f"grafana.service[{gcfg.service}]",
+                KIND,
+                gcfg.service,
+                lambda: check_service(host, gcfg.service, KIND),
+            )
+        )
+        checks.append(
+            guarded(
+                f"grafana.listen[{gcfg.port}]",
+                KIND,
+                str(gcfg.port),
+                lambda: check_listening(host, gcfg.port),
+            )
+        )
+    checks.append(guarded("grafana.health", KIND, "grafana", lambda: check_health(config)))
+    checks.append(
+        guarded(
+            f"grafana.datasource[{gcfg.datasource.name}]",
+            KIND,
+            "datasource",
+            lambda: check_datasource(config),
+        )
+    )
+    checks += dashboard_checks(config, window)
+    return [soften(c, gcfg.strict) if c.id.startswith("grafana.service") else c for c in checks]
+
+
+def dashboard_checks(config: RunConfig, window: Window | None) -> list[CheckResult]:
+    if config.grafana.dashboard is None:
+        return [
+            skip(
+                "grafana.dashboard",
+                KIND,
+                "dashboard",
+                "no grafana.dashboard (uid or title) configured",
+            )
+        ]
+    holder: dict[str, Any] = {}
+
+    def dashboard() -> CheckResult:
+        check, holder["panel"] = check_dashboard(config)
+        return check
+
+    first = guarded("grafana.dashboard", KIND, "dashboard", dashboard)
+    panel = holder.get("panel")
+    if panel is None:
+        return [first, skip("grafana.series", KIND, "panel", "no latency panel to query")]
+    if window is None:
+        return [
+            first,
+            skip(f"grafana.series[{panel.get('title')}]", KIND, "panel", "no run window to query"),
+        ]
+    title = panel.get("title")
+    return [
+        first,
+        guarded(
+            f"grafana.series[{title}]",
+            KIND,
+            str(title),
+            lambda: check_panel_series(config, panel, window),
+        ),
+    ]
