@@ -21,6 +21,7 @@ from cwparity.align import Aligned, Sampling, align
 from cwparity.config import RunConfig, load_config
 from cwparity.errors import HarnessError
 from cwparity.judge import judge_run
+from cwparity.lint import lint_checks
 from cwparity.results import CheckResult, Status
 from cwparity.settle import settle, wait_until
 from cwparity.sources import cloudwatch
@@ -146,6 +147,7 @@ def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
     """Settle, fetch, align and judge the plan's window. Source failures raise HarnessError."""
     sources = connect(config)
     scrape_interval = sources.prometheus.scrape_interval()
+    lint = lint_checks(config, scrape_interval)  # PromQL lint: before anything is fetched
     sampling = sampling_for(config, plan.window, scrape_interval)
     pad = 2 * scrape_interval + sampling.skew
     wait_until(plan.window.end.timestamp() + pad, "Prometheus to scrape past the window")
@@ -177,7 +179,7 @@ def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
     }
     if not result.settled:
         checks = not_settled(checks, result.polls, result.waited)
-    return Evaluation(checks, aligned, info)
+    return Evaluation([*lint, *checks], aligned, info)
 
 
 def not_settled(checks: list[CheckResult], polls: int, waited: float) -> list[CheckResult]:

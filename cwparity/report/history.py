@@ -28,7 +28,7 @@ def history_path(run_dir: Path) -> Path:
 
 
 def run_time(document: dict[str, Any]) -> str:
-    run = document.get("run") or {}
+    run = document.get("run") if isinstance(document.get("run"), dict) else {}
     return str(run.get("started_at") or run.get("finished_at") or "")
 
 
@@ -36,6 +36,8 @@ def kind_counts(checks: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     """Per check kind, how many checks ended in each status (only statuses that occur)."""
     counts: dict[str, dict[str, int]] = defaultdict(dict)
     for check in checks:
+        if not isinstance(check, dict):
+            continue
         kind = str(check.get("kind") or "unknown")
         status = str(check.get("status") or "unknown")
         counts[kind][status] = counts[kind].get(status, 0) + 1
@@ -43,7 +45,7 @@ def kind_counts(checks: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
 
 
 def entry_for(run_dir: Path, document: dict[str, Any]) -> dict[str, Any]:
-    run = document.get("run") or {}
+    run = document.get("run") if isinstance(document.get("run"), dict) else {}
     return {
         "run_id": run_dir.name,
         "time": run_time(document),

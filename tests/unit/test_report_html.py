@@ -1,0 +1,120 @@
+"""report.html: self-contained, escaped, complete for a failing run, and never crashed by data."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from cwparity.report import write_all
+from cwparity.report.charts import layout, nice_step, route_charts
+from cwparity.report.html import render_html
+from cwparity.report.sample import HOSTILE_PATH, sample_document
+
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+
+
+@pytest.fixture(scope="module")
+def failing_html():
+    return render_html(sample_document(failing=True))
+
+
+def test_a_hostile_label_is_escaped_everywhere(failing_html):
+    assert HOSTILE_PATH not in failing_html
+    assert "<script" not in failing_html.lower()
+    assert failing_html.count(ESCAPED) > 10  # charts, tables, banner, load, meta
+
+
+def test_the_report_is_self_contained_and_allows_no_script(failing_html):
+    assert not re.search(r"<(link|img|iframe|object|embed)\b", failing_html)
+    assert not re.search(r"\ssrc=", failing_html)
+    assert "default-src 'none'" in failing_html
+    assert "@media print" in failing_html
+
+
+def test_a_failing_run_says_no_go_and_which_checks_failed_and_why(failing_html):
+    assert "NO-GO" in failing_html
+    assert "2 check(s) are outside tolerance" in failing_html
+    assert f"count[GET /{ESCAPED}]" in failing_html
+    assert "CloudWatch counted 30 fewer requests than Prometheus" in failing_html
+    assert "observed: cloudwatch=1170" not in failing_html  # the table shows values, not JUnit text
+    assert "cloudwatch = 1170" in failing_html
+    assert "±0 requests (default)" in failing_html
+    assert 'class="failmark"' in failing_html  # the failing period is marked in its chart
+
+
+def test_a_passing_run_says_go():
+    html = render_html(sample_document(failing=False))
+    assert "GO — parity PASS" in html and "NO-GO" not in html
+
+
+def test_window_checks_come_before_period_checks_and_are_grouped_by_kind(failing_html):
+    window = failing_html.index("Checks over the whole window")
+    period = failing_html.index("Checks per period")
+    assert window < period
+    assert failing_html.index("Request counts: CloudWatch vs Prometheus") < period
+    assert "Novel kind" in failing_html  # an unknown kind gets a generic group
+    assert "value = [1, 2, 3]" in failing_html
+
+
+def test_findings_are_explained_in_plain_words(failing_html):
+    findings = failing_html[failing_html.index('id="findings"') : failing_html.index('id="charts"')]
+    assert "A constant offset of about 2 ms" in findings
+    assert "a panel divides _sum by _count" in findings
+    assert "Rendered generically." in findings
+    assert "The data stopped changing after 3 polls" in findings
+
+
+def test_host_checks_render_when_present_and_not_otherwise(failing_html):
+    assert 'id="hosts"' in failing_html
+    assert "Grafana" in failing_html and "401 without auth" in failing_html
+    assert 'id="hosts"' not in render_html(sample_document(hosts=False))
+
+
+def test_load_run_details_and_versions_are_shown(failing_html):
+    for text in ("Locust's statistics", "0123456789ab", "2.42.0", "60 s periods", "steady"):
+        assert text in failing_html
+    assert "***" in failing_html  # the redacted password stays redacted
+
+
+def test_each_route_gets_count_and_latency_charts(failing_html):
+    assert failing_html.count('<svg class="plot"') == 4
+    assert failing_html.count('class="band"') == 24
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {},
+        {"verdict": "error", "run": None, "checks": None},
+        {"run": {"periods": [{"route": "GET /"}], "truth": "?"}, "checks": ["text", 3]},
+        {"run": {"periods": [{"route": "GET /", "period_start": "x", "cw_count": "nan"}]}},
+    ],
+)
+def test_odd_documents_render_without_crashing(document, tmp_path):
+    html = render_html(document)
+    assert "NO-GO" in html
+    write_all(tmp_path / "run", {**document, "checks": document.get("checks") or []})
+
+
+def test_count_band_falls_back_to_the_derived_uncertainty_plus_slack():
+    document = sample_document()
+    document["checks"] = []
+    document["run"]["config"]["tolerances"]["count"]["slack"] = 2
+    count_chart = route_charts(document)[0]["charts"][0]
+    assert count_chart.bands[0] == (100 - 5.0, 100 + 5.0)  # prom_count ± (prom_count_u 3 + 2)
+
+
+def test_a_missing_value_breaks_the_line_instead_of_joining_across_it():
+    document = sample_document()
+    document["run"]["periods"][2]["cw_count"] = None
+    cloudwatch = route_charts(document)[0]["charts"][0].series[0]
+    assert len(cloudwatch.segments) == 2 and len(cloudwatch.markers) == 5
+
+
+def test_nice_steps_are_round():
+    assert [nice_step(s) for s in (0, 1, 7, 130, 2600)] == [1.0, 0.25, 2.0, 50, 1000]
+    chart = layout(route_charts(sample_document())[0]["charts"][0])
+    assert chart.y_ticks[0]["label"] == "0" and all(
+        t["y"] >= chart.plot["y"] for t in chart.y_ticks
+    )
