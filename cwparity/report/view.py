@@ -41,7 +41,7 @@ FINDING_TEXT = {
     "slower backend fire later by about this much.",
 }
 
-ORDER = ("run", "settle", "count", "count_truth", "mean_latency")
+ORDER = ("run", "settle", "count", "count_truth", "mean_latency", "host", "grafana", "security")
 
 
 def kind_title(kind: str) -> str:
