@@ -18,6 +18,7 @@ from typing import Any
 from cwparity.config import LoadConfig, Route
 from cwparity.errors import StackError
 from cwparity.paths import LOCUSTFILE
+from cwparity.progress import watch_load
 from cwparity.truth import GroundTruth
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,8 @@ def run_load(
     """Send the profile to ``targets`` (each logical request mirrored to every target)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     truth_path = out_dir / "ground-truth.json"
-    argv = locust_argv(load, targets[0], out_dir)
+    # --csv: Locust rewrites locust_stats.csv every second, which the progress line reads
+    argv = [*locust_argv(load, targets[0], out_dir), "--csv", str(out_dir / "locust")]
     env = {
         **os.environ,
         **locust_env(load, routes, targets if len(targets) > 1 else [], truth_path),
@@ -79,15 +81,18 @@ def run_load(
     bound = load.duration + load.stop_timeout + 60
     log.info("load: %d users for %gs against %s", load.users, load.duration, ", ".join(targets))
     with (out_dir / "locust.log").open("w") as locust_log:
+        child = subprocess.Popen(argv, env=env, stdout=locust_log, stderr=subprocess.STDOUT)
         try:
-            done = subprocess.run(
-                argv, env=env, stdout=locust_log, stderr=subprocess.STDOUT, timeout=bound
-            )
-        except subprocess.TimeoutExpired:
-            raise StackError(f"locust did not finish within {bound:.0f}s") from None
-    if done.returncode != 0 or not truth_path.exists():
+            returncode = watch_load(child, load.duration, bound, out_dir / "locust_stats.csv")
+        finally:  # past the bound, or interrupted: never leave Locust running
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    if returncode is None:
+        raise StackError(f"locust did not finish within {bound:.0f}s")
+    if returncode != 0 or not truth_path.exists():
         tail = (out_dir / "locust.log").read_text(errors="replace").strip().splitlines()[-3:]
-        raise StackError(f"locust failed (exit {done.returncode}): {' | '.join(tail)}")
+        raise StackError(f"locust failed (exit {returncode}): {' | '.join(tail)}")
     return read_ground_truth(truth_path, out_dir / "locust-stats.json")
 
 

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from cwparity.progress import countdown, settle_text, working
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -40,8 +42,9 @@ def settle(
         if waited + poll > timeout:
             log.warning("data still changing after %.0fs and %d polls", waited, polls)
             return Settled(previous, False, polls, waited)
-        sleep(poll)
-        current = fetch()
+        countdown(poll, f"settle: poll {polls} done, next poll", sleep)
+        with working(settle_text(polls + 1, clock() - started, timeout)):
+            current = fetch()
         polls += 1
         log.info(
             "settle: poll %d after %.0fs: %s",
@@ -59,4 +62,4 @@ def wait_until(moment: float, what: str, sleep: Callable[[float], None] = time.s
     remaining = moment - time.time()
     if remaining > 0:
         log.info("waiting %.0fs for %s", remaining, what)
-        sleep(remaining)
+        countdown(remaining, f"waiting for {what}", sleep)

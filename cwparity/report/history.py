@@ -28,7 +28,7 @@ def history_path(run_dir: Path) -> Path:
 
 
 def run_time(document: dict[str, Any]) -> str:
-    run = document.get("run") if isinstance(document.get("run"), dict) else {}
+    run: dict[str, Any] = document["run"] if isinstance(document.get("run"), dict) else {}
     return str(run.get("started_at") or run.get("finished_at") or "")
 
 
@@ -45,7 +45,7 @@ def kind_counts(checks: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
 
 
 def entry_for(run_dir: Path, document: dict[str, Any]) -> dict[str, Any]:
-    run = document.get("run") if isinstance(document.get("run"), dict) else {}
+    run: dict[str, Any] = document["run"] if isinstance(document.get("run"), dict) else {}
     return {
         "run_id": run_dir.name,
         "time": run_time(document),

@@ -110,11 +110,7 @@ def build_junit(document: dict[str, Any]) -> ET.ElementTree:
         time="0",
     )
     suite = ET.SubElement(
-        suites,
-        "testsuite",
-        name=f"cwparity.{run.get('name', 'run')}",
-        **totals,
-        time="0",
+        suites, "testsuite", {"name": f"cwparity.{run.get('name', 'run')}", **totals, "time": "0"}
     )
     stamp = _timestamp(run.get("started_at"))
     if stamp:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import datetime
 from typing import Any
 
 KNOWN_STATUSES = ("pass", "fail", "error", "skip", "warn")
@@ -121,13 +122,22 @@ def group_by_kind(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def _is_period(scope: str) -> bool:
+    """A per-period check's scope is its period's start; anything else is window-level."""
+    try:
+        datetime.fromisoformat(scope)
+    except ValueError:
+        return False
+    return True
+
+
 def check_sections(raw_checks: list[Any]) -> dict[str, Any]:
     """Window-level checks first, then per-period ones, each grouped by kind; host checks apart."""
     checks = [normalize_check(c) for c in raw_checks]
     host = [c for c in checks if c["kind"] in HOST_KINDS]
     rest = [c for c in checks if c["kind"] not in HOST_KINDS]
-    window = [c for c in rest if c["scope"] == "window"]
-    period = [c for c in rest if c["scope"] != "window"]
+    period = [c for c in rest if _is_period(c["scope"])]
+    window = [c for c in rest if not _is_period(c["scope"])]
     return {
         "all": checks,
         "window": group_by_kind(window),
@@ -142,17 +152,26 @@ def check_sections(raw_checks: list[Any]) -> dict[str, Any]:
 def findings(checks: list[dict[str, Any]], run: dict[str, Any]) -> list[dict[str, Any]]:
     """Checks that are findings (bias, lint, settle, lag, or details.finding), in plain words."""
     found = []
+    explained: set[str] = set()
     for check in checks:
-        if check["kind"] not in FINDING_KINDS and not check["finding"]:
+        finding = check["finding"]
+        if check["kind"] not in FINDING_KINDS and not finding:
             continue
-        text = check["finding"] if check["finding"] else check["reason"]
+        # a structured finding (a dict) is shown as facts under the reason, which is the words
+        text = finding if isinstance(finding, str) and finding else check["reason"]
+        facts = (
+            [(str(k), _text(v)) for k, v in finding.items()] if isinstance(finding, dict) else []
+        )
+        meaning = "" if check["kind"] in explained else FINDING_TEXT.get(check["kind"], "")
+        explained.add(check["kind"])
         found.append(
             {
                 "title": f"{kind_title(check['kind'])}: {check['subject'] or check['id']}",
                 "status_class": check["status_class"],
                 "status": check["status"],
                 "text": _text(text),
-                "meaning": FINDING_TEXT.get(check["kind"], ""),
+                "facts": facts,
+                "meaning": meaning,
                 "id": check["id"],
             }
         )
@@ -176,6 +195,7 @@ def _settle_finding(settle: dict[str, Any]) -> dict[str, Any]:
         "status_class": "pass" if settled else "error",
         "status": "settled" if settled else "not settled",
         "text": text,
+        "facts": [],
         "meaning": FINDING_TEXT["settle"],
         "id": "run.settle",
     }
@@ -191,6 +211,8 @@ def banner(document: dict[str, Any], problems: list[dict[str, Any]]) -> dict[str
         reason = f"{summary.get('fail', 0)} check(s) are outside tolerance"
     else:
         reason = "the run could not be judged completely"
+    if summary.get("warn"):
+        reason += f"; {summary['warn']} warning(s), see Findings"
     return {
         "go": verdict == "pass",
         "verdict": verdict,
