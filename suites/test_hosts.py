@@ -1,0 +1,67 @@
+"""Acceptance criteria: the monitoring host is what the guide builds ("Install Prometheus as a
+Service"), checked with testinfra on the host in ``hosts.host`` for ``hosts.profile``.
+
+Skipped unless the run's config says ``hosts.enabled: true``.
+"""
+
+import pytest
+
+from cwparity.hosts.common import connect, select
+from cwparity.hosts.prometheus_host import prometheus_checks
+from cwparity.pytest_plugin import assert_checks
+
+pytestmark = pytest.mark.host
+
+
+@pytest.fixture(scope="module")
+def host_checks(parity_session):
+    config = parity_session.config
+    if not config.hosts.enabled:
+        pytest.skip("host checks are off (hosts.enabled: false in the run's config)")
+    return prometheus_checks(config, connect(config.hosts))
+
+
+def judge(parity_session, checks, prefix):
+    __tracebackhide__ = True
+    chosen = [parity_session.record(c) for c in select(checks, prefix)]
+    assert_checks(chosen)
+
+
+def test_prometheus_user_has_no_login_shell_and_no_home(parity_session, host_checks):
+    judge(parity_session, host_checks, "host.user")
+
+
+def test_config_and_data_dirs_belong_to_prometheus(parity_session, host_checks):
+    judge(parity_session, host_checks, "host.dir")
+
+
+def test_prometheus_and_promtool_binaries_report_their_version(parity_session, host_checks):
+    judge(parity_session, host_checks, "host.binary")
+
+
+def test_unit_runs_prometheus_as_its_user_with_the_guides_flags(parity_session, host_checks):
+    judge(parity_session, host_checks, "host.unit")
+
+
+def test_service_is_active_and_enabled(parity_session, host_checks):
+    judge(parity_session, host_checks, "host.service")
+
+
+def test_prometheus_runs_as_its_user(parity_session, host_checks):
+    judge(parity_session, host_checks, "host.process")
+
+
+def test_prometheus_listens_on_its_port(parity_session, host_checks):
+    judge(parity_session, host_checks, "host.listen")
+
+
+def test_live_config_passes_promtool_check_config(parity_session, host_checks):
+    judge(parity_session, host_checks, "host.config_valid")
+
+
+def test_config_scrapes_the_app_as_its_job(parity_session, host_checks):
+    judge(parity_session, host_checks, "host.scrape_job")
+
+
+def test_app_target_is_up_recent_and_at_the_configured_interval(parity_session, host_checks):
+    judge(parity_session, host_checks, "host.target")
