@@ -11,6 +11,7 @@ Pure numpy/pandas: no I/O, so the engine is tested with synthetic data (tests/un
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -181,3 +182,35 @@ def align(
     )
     totals = pd.DataFrame(total_rows).set_index("route")
     return Aligned(window=window, periods=periods, totals=totals)
+
+
+def _le_value(le: str) -> float:
+    return math.inf if le in ("+Inf", "Inf", "inf") else float(le)
+
+
+def bucket_increases(
+    buckets: pd.DataFrame, routes: Sequence[str], window: Window, sampling: Sampling
+) -> pd.DataFrame:
+    """Per route, per ``le`` and per period (and ``window``): the cumulative bucket's increase.
+
+    The same interpolation and uncertainty as the counts, one ``le`` at a time: a bucket's count
+    is the sum over its series (status, instance…) with that ``le``.
+    """
+    points = _boundaries(window)
+    starts = [pd.Timestamp(t) for t in window.period_starts()]
+    rows: list[tuple] = []
+    if buckets.empty:
+        return pd.DataFrame(rows, columns=BUCKET_COLUMNS)
+    for route in routes:
+        method, path = route.split(" ", 1)
+        mine = buckets[(buckets.path == path) & (buckets.method == method)]
+        for le, samples in mine.groupby("le", sort=False):
+            at, u = route_counter(samples, points, sampling)
+            bound = _le_value(str(le))
+            for i, start in enumerate(starts):
+                rows.append((route, start, bound, at[i + 1] - at[i], u[i] + u[i + 1]))
+            rows.append((route, None, bound, at[-1] - at[0], u[0] + u[-1]))
+    return pd.DataFrame(rows, columns=BUCKET_COLUMNS).sort_values(["route", "le"], kind="stable")
+
+
+BUCKET_COLUMNS = ["route", "period_start", "le", "count", "u"]

@@ -130,10 +130,58 @@ class AppConfig(_Strict):
     base_url: str = "http://127.0.0.1:8080"
 
 
+class CountTolerance(_Strict):
+    slack: int = Field(default=0, ge=0)
+    window_slack: int = Field(default=0, ge=0)
+
+
+class LatencyTolerance(_Strict):
+    relative: float = Field(default=0.05, ge=0)
+    absolute_ms: float = Field(default=5.0, ge=0)
+
+
+class PercentileTolerance(_Strict):
+    #: CloudWatch computes percentiles approximately: how far past a bucket edge still counts
+    edge_relative: float = Field(default=0.01, ge=0, le=0.5)
+
+
+class BiasTolerance(_Strict):
+    min_periods: int = Field(default=3, ge=2)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+
+
+class DistributionTolerance(_Strict):
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    min_periods: int = Field(default=3, ge=2)
+
+
+class Tolerances(_Strict):
+    count: CountTolerance = CountTolerance()
+    mean_latency: LatencyTolerance = LatencyTolerance()
+    percentile: PercentileTolerance = PercentileTolerance()
+    bias: BiasTolerance = BiasTolerance()
+    distribution: DistributionTolerance = DistributionTolerance()
+
+
+def merge_set_fields(base: BaseModel, override: BaseModel) -> BaseModel:
+    """``base`` with only the keys the user set in ``override`` replaced, nested ones too."""
+    update: dict[str, Any] = {}
+    for name in override.model_fields_set:
+        mine, theirs = getattr(base, name), getattr(override, name)
+        update[name] = (
+            merge_set_fields(mine, theirs)
+            if isinstance(mine, BaseModel) and isinstance(theirs, BaseModel)
+            else theirs
+        )
+    return base.model_copy(update=update)
+
+
 class Route(_Strict):
     path: str
     method: str = "GET"
     weight: int = Field(default=1, ge=0)
+    #: overrides of the run's tolerances for this route only (only the keys given)
+    tolerances: Tolerances | None = None
 
     @field_validator("method")
     @classmethod
@@ -178,21 +226,6 @@ class WindowConfig(_Strict):
         return period
 
 
-class CountTolerance(_Strict):
-    slack: int = Field(default=0, ge=0)
-    window_slack: int = Field(default=0, ge=0)
-
-
-class LatencyTolerance(_Strict):
-    relative: float = Field(default=0.05, ge=0)
-    absolute_ms: float = Field(default=5.0, ge=0)
-
-
-class Tolerances(_Strict):
-    count: CountTolerance = CountTolerance()
-    mean_latency: LatencyTolerance = LatencyTolerance()
-
-
 class ReportConfig(_Strict):
     output_dir: str = "reports"
 
@@ -224,6 +257,14 @@ class RunConfig(_Strict):
         if duplicates:
             raise ValueError(f"route listed twice: {duplicates[0]}")
         return routes
+
+    def for_route(self, key: str) -> RunConfig:
+        """This config with the route's own tolerance overrides applied."""
+        route = next((r for r in self.routes if r.key == key), None)
+        if route is None or route.tolerances is None:
+            return self
+        merged = merge_set_fields(self.tolerances, route.tolerances)
+        return self.model_copy(update={"tolerances": merged})
 
     def redacted(self) -> dict[str, Any]:
         """The config as plain data with every secret masked: safe for logs and reports."""

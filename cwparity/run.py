@@ -17,10 +17,10 @@ from typing import Any
 import pandas as pd
 
 from cwparity import __version__
-from cwparity.align import Aligned, Sampling, align
+from cwparity.align import Aligned, Sampling, align, bucket_increases
 from cwparity.config import RunConfig, load_config
-from cwparity.errors import HarnessError
-from cwparity.judge import judge_run
+from cwparity.errors import HarnessError, SourceError
+from cwparity.judge import PercentileInputs, judge_run
 from cwparity.lint import lint_checks
 from cwparity.results import CheckResult, Status
 from cwparity.settle import settle, wait_until
@@ -107,33 +107,61 @@ class Fetched:
     cloudwatch: pd.DataFrame
     prom_count: pd.DataFrame
     prom_sum: pd.DataFrame
+    prom_bucket: pd.DataFrame
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        return {
+            "cloudwatch": self.cloudwatch,
+            "prometheus-count": self.prom_count,
+            "prometheus-sum": self.prom_sum,
+            "prometheus-bucket": self.prom_bucket,
+        }
 
     def same_as(self, other: Fetched) -> bool:
+        theirs = other.frames()
         return all(
-            mine.reset_index(drop=True).equals(theirs.reset_index(drop=True))
-            for mine, theirs in (
-                (self.cloudwatch, other.cloudwatch),
-                (self.prom_count, other.prom_count),
-                (self.prom_sum, other.prom_sum),
-            )
+            frame.reset_index(drop=True).equals(theirs[name].reset_index(drop=True))
+            for name, frame in self.frames().items()
         )
 
     def save(self, run_dir: Path) -> None:
-        self.cloudwatch.to_csv(run_dir / "cloudwatch.csv", index=False)
-        self.prom_count.to_csv(run_dir / "prometheus-count.csv", index=False)
-        self.prom_sum.to_csv(run_dir / "prometheus-sum.csv", index=False)
+        for name, frame in self.frames().items():
+            frame.to_csv(run_dir / f"{name}.csv", index=False)
 
 
 def fetch(sources: Sources, config: RunConfig, window: Window, sampling: Sampling) -> Fetched:
     lookback = window.start.timestamp() - sampling.range_start
     pad = 2 * sampling.scrape_interval + sampling.skew
+    samples = sources.prometheus.raw_samples
     return Fetched(
         cloudwatch=cloudwatch.fetch_stats(
             sources.cloudwatch, config.cloudwatch, config.routes, window
         ),
-        prom_count=sources.prometheus.raw_samples("count", window, lookback, pad),
-        prom_sum=sources.prometheus.raw_samples("sum", window, lookback, pad),
+        prom_count=samples("count", window, lookback, pad),
+        prom_sum=samples("sum", window, lookback, pad),
+        prom_bucket=samples("bucket", window, lookback, pad),
     )
+
+
+def fetch_percentiles(
+    sources: Sources, config: RunConfig, window: Window, buckets: pd.DataFrame
+) -> PercentileInputs:
+    """CloudWatch's pNN in a call of its own: a service that cannot answer (moto) costs only
+    the percentile checks, which then SKIP with the service's own words."""
+    if not config.cloudwatch.percentiles:
+        return PercentileInputs(buckets, None, "cloudwatch.percentiles is false")
+    try:
+        frame = cloudwatch.fetch_stats(
+            sources.cloudwatch,
+            config.cloudwatch,
+            config.routes,
+            window,
+            cloudwatch.PERCENTILE_STATS,
+        )
+    except SourceError as err:
+        log.info("CloudWatch percentiles unavailable: %s", err)
+        return PercentileInputs(buckets, None, str(err))
+    return PercentileInputs(buckets, frame)
 
 
 @dataclass
@@ -167,7 +195,10 @@ def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
         sampling,
     )
     aligned.periods.to_csv(plan.run_dir / "aligned-periods.csv", index=False)
-    checks = judge_run(aligned, plan.truth, config)
+    routes = [route.key for route in config.routes]
+    buckets = bucket_increases(result.value.prom_bucket, routes, plan.window, sampling)
+    percentiles = fetch_percentiles(sources, config, plan.window, buckets)
+    checks = judge_run(aligned, plan.truth, config, percentiles)
     info = {
         "versions": sources.versions,
         "scrape_interval": scrape_interval,

@@ -28,6 +28,32 @@ class GroundTruth:
     routes: tuple[RouteTruth, ...]
     locust_stats: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
+    def merged(self, other: GroundTruth) -> GroundTruth:
+        """Two loads' truths as one (e.g. before and after an app restart, in one window)."""
+        routes: dict[tuple[str, str], RouteTruth] = {}
+        for truth in (*self.routes, *other.routes):
+            slot = (truth.target, truth.route)
+            seen = routes.get(slot)
+            if seen is None:
+                routes[slot] = truth
+                continue
+            statuses = dict(seen.by_status)
+            for status, count in truth.by_status.items():
+                statuses[status] = statuses.get(status, 0) + count
+            routes[slot] = RouteTruth(
+                truth.target,
+                truth.route,
+                statuses,
+                seen.failures + truth.failures,
+                seen.latencies_ms + truth.latencies_ms,
+            )
+        return GroundTruth(
+            min(self.first_start, other.first_start),
+            max(self.last_end, other.last_end),
+            tuple(routes.values()),
+            self.locust_stats + other.locust_stats,
+        )
+
     def for_route(self, route: str, target: str | None = None) -> RouteTruth | None:
         for truth in self.routes:
             if truth.route == route and (target is None or truth.target == target):

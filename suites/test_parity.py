@@ -29,3 +29,20 @@ def test_mean_latency_matches(parity_session, route):
 
 def test_mean_latency_matches_each_period(parity_session, route):
     assert_checks(parity_session.select("mean_latency", route, scope="period"))
+
+
+def test_no_systematic_latency_bias(parity_session, route):
+    assert_checks(parity_session.select("bias", route))
+
+
+def test_per_period_latency_distributions_agree(parity_session, route):
+    assert_checks(parity_session.select("distribution", route))
+
+
+def test_cloudwatch_percentiles_fall_in_the_histograms_buckets(parity_session, route):
+    assert_checks(parity_session.select("percentile", route))
+
+
+@pytest.mark.load
+def test_client_percentiles_are_not_below_the_servers(parity_session, route):
+    assert_checks(parity_session.select("percentile_client", route))

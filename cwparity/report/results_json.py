@@ -16,7 +16,8 @@ SCHEMA_VERSION = 1
 def build_document(checks: list[CheckResult], run: dict[str, Any]) -> dict[str, Any]:
     status = verdict(checks)
     summary = {
-        s: sum(1 for c in checks if c.status.value == s) for s in ("pass", "fail", "skip", "error", "warn")
+        s: sum(1 for c in checks if c.status.value == s)
+        for s in ("pass", "fail", "skip", "error", "warn")
     }
     return {
         "schema": SCHEMA,

@@ -159,6 +159,9 @@ def _source_error(client: Any, err: Exception) -> SourceError:
         )
     if isinstance(err, ClientError):
         code = err.response.get("Error", {}).get("Code", "?")
-        message = err.response.get("Error", {}).get("Message", "")
-        return SourceError(f"CloudWatch {where}: {code}: {message}".rstrip(": "))
+        message = " ".join(str(err.response.get("Error", {}).get("Message", "")).split())
+        if message.startswith("<"):  # an HTML error page, not an AWS error: say only its status
+            status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", code)
+            return SourceError(f"CloudWatch {where}: HTTP {status} from the endpoint")
+        return SourceError(f"CloudWatch {where}: {code}: {message[:200]}".rstrip(": "))
     return SourceError(f"CloudWatch {where}: {redact_url(str(err))}")

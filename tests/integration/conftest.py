@@ -15,7 +15,7 @@ from cwparity.results import CheckResult
 from cwparity.stack.embedded import AppSpec, EmbeddedStack, StackSpec
 from cwparity.stack.moto import MOTO_CREDENTIALS
 
-SHORT_LOAD = {"duration": 12.0, "users": 3}
+SHORT_LOAD = {"duration": 18.0, "users": 4}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,14 @@ def dual_stack(moto_credentials, tmp_path_factory) -> Iterator[EmbeddedStack]:
 
 def demo_config(stack: EmbeddedStack, **load) -> RunConfig:
     config = stack.configure(load_config(DEMO_CONFIG))
-    return config.model_copy(update={"load": config.load.model_copy(update={**SHORT_LOAD, **load})})
+    # 5 s periods (a high-resolution period CloudWatch also serves) give a short load enough
+    # periods for the bias and distribution checks
+    return config.model_copy(
+        update={
+            "load": config.load.model_copy(update={**SHORT_LOAD, **load}),
+            "window": config.window.model_copy(update={"period": 5}),
+        }
+    )
 
 
 def parity_run(config: RunConfig, run_dir: Path) -> tuple[ParitySession, dict[str, CheckResult]]:
@@ -48,6 +55,11 @@ def parity_run(config: RunConfig, run_dir: Path) -> tuple[ParitySession, dict[st
     run_dir.mkdir(parents=True, exist_ok=True)
     config_path = write_config(config, run_dir / "config.yaml")
     load_and_plan(config, config_path, run_dir, {"mode": "test"}).save()
+    return judge(run_dir)
+
+
+def judge(run_dir: Path) -> tuple[ParitySession, dict[str, CheckResult]]:
+    """Evaluate a prepared run folder and write its reports."""
     session = ParitySession(run_dir)
     checks = {check.id: check for check in session.parity_checks()}
     session.write_reports()

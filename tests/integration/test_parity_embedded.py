@@ -1,9 +1,11 @@
 """The harness end to end on a real stack: moto, the dual app, a real Prometheus, real Locust."""
 
 import json
+import time
 
 import pytest
 
+from cwparity.flows import write_config
 from cwparity.results import Status
 
 from .conftest import demo_config, parity_run
@@ -26,6 +28,12 @@ def test_clean_dual_app_passes_count_and_mean_checks(dual_stack, tmp_path):
     per_period = [c for c in checks.values() if "@" in c.id and c.kind == "count"]
     assert per_period and all(c.status is Status.PASS for c in per_period)
     assert all(c.status is not Status.FAIL for c in checks.values())
+    for route in ROUTES:
+        assert checks[f"bias[{route}]"].status is Status.PASS
+        # moto cannot answer percentiles: said, never passed silently
+        assert checks[f"percentile[{route}]"].status is Status.SKIP
+        assert "cannot answer percentiles" in checks[f"percentile[{route}]"].reason
+        assert checks[f"percentile_client.p90[{route}]"].status is Status.PASS
 
 
 def test_dropping_5_percent_of_cloudwatch_publishes_fails_the_count(dual_stack, tmp_path):
@@ -48,3 +56,61 @@ def test_dropping_5_percent_of_cloudwatch_publishes_fails_the_count(dual_stack, 
     assert document["verdict"] == "fail" and document["exit_code"] == 1
     for name in ("report.html", "junit.xml", "cloudwatch.csv", "prometheus-count.csv"):
         assert (run_dir / name).stat().st_size > 0
+
+
+def test_dropping_2_percent_of_cloudwatch_publishes_fails_the_count(dual_stack, tmp_path):
+    dual_stack.restart_app(env={"CWPARITY_FAULT_CW_DROP": "0.02"})
+    try:
+        _, checks = parity_run(demo_config(dual_stack), tmp_path / "drop2")
+    finally:
+        dual_stack.restart_app(env={"CWPARITY_FAULT_CW_DROP": "0"})
+    check = checks["count[GET /]"]
+    assert check.status is Status.FAIL, check.reason
+    expected_loss = int(check.observed["prometheus"] * 0.02)
+    assert -check.observed["difference"] == pytest.approx(expected_loss, abs=1)
+    assert checks["count.cloudwatch[GET /]"].status is Status.FAIL
+
+
+def test_10ms_added_to_cloudwatch_fails_latency_with_a_bias_finding(dual_stack, tmp_path):
+    dual_stack.restart_app(env={"CWPARITY_FAULT_CW_OFFSET_MS": "10"})
+    try:
+        _, checks = parity_run(demo_config(dual_stack), tmp_path / "offset")
+    finally:
+        dual_stack.restart_app(env={"CWPARITY_FAULT_CW_OFFSET_MS": "0"})
+    for route in ROUTES:
+        assert checks[f"mean_latency[{route}]"].status is Status.FAIL
+        assert checks[f"count[{route}]"].status is Status.PASS
+    bias = checks["bias[GET /]"]
+    assert bias.status is Status.FAIL
+    finding = bias.details["finding"]
+    assert finding["classification"] == "constant offset"
+    assert finding["offset_ms"] == pytest.approx(-10.0, abs=3.0)
+    assert "CloudWatch higher by" in bias.reason and "likely cause" in bias.reason
+
+
+def test_app_restarted_mid_run_still_passes(dual_stack, tmp_path):
+    """Counters reset when the app restarts; the engine counts across the reset."""
+    from cwparity.load import run_load
+    from cwparity.run import RunPlan, window_for_load
+
+    from .conftest import judge
+
+    config = demo_config(dual_stack, duration=6.0)
+    run_dir = tmp_path / "restart"
+    run_dir.mkdir()
+    config_path = write_config(config, run_dir / "config.yaml")
+    first = run_load(config.load, config.routes, [config.app.base_url], run_dir / "load-1")
+    # a quiet restart: Prometheus scrapes once more first, as a rolling deploy's drain would let it
+    time.sleep(3 * dual_stack.spec.scrape_interval)
+    dual_stack.restart_app()
+    time.sleep(3 * dual_stack.spec.scrape_interval)
+    second = run_load(config.load, config.routes, [config.app.base_url], run_dir / "load-2")
+    truth = first.merged(second)
+    window = window_for_load(truth, config, dual_stack.spec.scrape_interval)
+    RunPlan(config_path, window, run_dir, truth, {"mode": "test"}).save()
+    _, checks = judge(run_dir)
+    for route in ROUTES:
+        for check_id in (f"count[{route}]", f"count.prometheus[{route}]", f"mean_latency[{route}]"):
+            assert checks[check_id].status is Status.PASS, checks[check_id].reason
+    periods = [c for c in checks.values() if c.kind == "count" and "@" in c.id]
+    assert all(c.status is Status.PASS for c in periods)

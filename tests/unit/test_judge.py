@@ -59,15 +59,19 @@ def by_id(checks):
 
 def test_clean_data_passes_every_check():
     checks = judge_run(aligned(), truth(), CONFIG)
-    assert {c.status for c in checks} == {Status.PASS}
+    assert not {c.status for c in checks} & {Status.FAIL, Status.ERROR}
     ids = by_id(checks)
-    assert {
+    for check_id in (
         "count[GET /]",
         "count.cloudwatch[GET /]",
         "count.prometheus[GET /]",
         "mean_latency[GET /]",
         "count[GET /]@2026-11-25T12:00:00Z",
-    } <= set(ids)
+    ):
+        assert ids[check_id].status is Status.PASS
+    # one period is too few to judge a bias or a distribution: said, not passed
+    assert ids["bias[GET /]"].status is Status.SKIP
+    assert ids["distribution[GET /]"].status is Status.SKIP
 
 
 def test_count_fails_one_request_beyond_the_bound():

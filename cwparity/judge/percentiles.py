@@ -1,0 +1,206 @@
+"""Percentile parity: CloudWatch's pNN against what the Prometheus histogram can say about it.
+
+A histogram only knows buckets. The NN-th percentile's rank falls in one bucket (or, when the
+counts carry boundary uncertainty, in a run of buckets), so the honest claim is a *range*:
+CloudWatch's value must lie inside it. ``histogram_quantile``'s estimate is reported beside it,
+with the largest error its linear interpolation can make (the bucket's width).
+
+Locust's client-side latencies are a third reference: each request's client time includes its
+server time, so the client's k-th fastest request is no faster than the server's k-th fastest;
+the client's pNN can never lie below the histogram's range for pNN.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cwparity.config import RunConfig
+from cwparity.judge.tolerance import period_label
+from cwparity.results import CheckResult, Origin, Status, Tolerance
+from cwparity.truth import RouteTruth
+
+QUANTILES = {"p50": 0.50, "p90": 0.90, "p99": 0.99}
+
+
+@dataclass(frozen=True)
+class RankRange:
+    """Where the q-th percentile can lie (seconds), and histogram_quantile's estimate of it."""
+
+    lower: float
+    upper: float
+    estimate: float
+    max_error: float
+
+
+def rank_range(
+    les: np.ndarray, cumulative: np.ndarray, u: np.ndarray, q: float
+) -> RankRange | None:
+    """From cumulative bucket counts (``les`` ascending, last +Inf) and their uncertainty."""
+    total, total_u = float(cumulative[-1]), float(u[-1])
+    if total - total_u <= 0:
+        return None
+    # ranks of any percentile definition (nearest rank, interpolated) lie in [floor, ceil]
+    low_rank = max(1.0, math.floor(q * max(total - total_u, 1.0)))
+    high_rank = min(total + total_u, math.ceil(q * (total + total_u)))
+    # the first bucket that may hold the low rank, the first that surely holds the high rank
+    first = int(np.argmax(cumulative + u >= low_rank - 1e-9))
+    reaching = cumulative - u >= high_rank - 1e-9
+    last = int(np.argmax(reaching)) if reaching.any() else len(les) - 1
+    lower = 0.0 if first == 0 else float(les[first - 1])
+    upper = float(les[last])
+    return RankRange(lower, upper, *histogram_quantile(les, cumulative, q))
+
+
+def histogram_quantile(les: np.ndarray, cumulative: np.ndarray, q: float) -> tuple[float, float]:
+    """Prometheus's estimate (linear inside the bucket) and that bucket's width."""
+    rank = q * float(cumulative[-1])
+    bucket = int(np.argmax(cumulative >= rank))
+    if math.isinf(les[bucket]):
+        # Prometheus returns the largest finite bound here; the error is unbounded
+        return float(les[bucket - 1]) if bucket else 0.0, math.inf
+    lower = 0.0 if bucket == 0 else float(les[bucket - 1])
+    below = 0.0 if bucket == 0 else float(cumulative[bucket - 1])
+    inside = float(cumulative[bucket]) - below
+    fraction = (rank - below) / inside if inside > 0 else 1.0
+    return lower + (float(les[bucket]) - lower) * fraction, float(les[bucket]) - lower
+
+
+def _ranges_for(buckets: pd.DataFrame, q: float) -> RankRange | None:
+    ordered = buckets.sort_values("le")
+    return rank_range(
+        ordered["le"].to_numpy(float),
+        ordered["count"].to_numpy(float),
+        ordered["u"].to_numpy(float),
+        q,
+    )
+
+
+def judge_cloudwatch_percentiles(
+    buckets: pd.DataFrame,
+    cw: pd.DataFrame | None,
+    why_not: str | None,
+    route: str,
+    config: RunConfig,
+) -> list[CheckResult]:
+    """One check per period and percentile where CloudWatch has a value; SKIP when it cannot."""
+    if cw is None:
+        return [
+            CheckResult(
+                f"percentile[{route}]",
+                "percentile",
+                route,
+                Status.SKIP,
+                f"CloudWatch cannot answer percentiles here ({why_not}): not compared",
+            )
+        ]
+    edge = config.tolerances.percentile.edge_relative
+    checks = []
+    mine = cw[cw.route == route]
+    for row in mine.itertuples():
+        q = QUANTILES.get(row.stat)
+        period = buckets[(buckets.route == route) & (buckets.period_start == row.period_start)]
+        ranged = _ranges_for(period, q) if q and not period.empty else None
+        label = period_label(row.period_start)
+        check_id = f"percentile.{row.stat}[{route}]@{label}"
+        if ranged is None:
+            checks.append(
+                CheckResult(
+                    check_id,
+                    "percentile",
+                    route,
+                    Status.FAIL,
+                    f"CloudWatch has a {row.stat} but Prometheus saw no request in this period",
+                    scope=label,
+                    observed={"cloudwatch_ms": row.value * 1000},
+                )
+            )
+            continue
+        checks.append(_in_range(check_id, route, label, row.stat, row.value, ranged, edge))
+    return checks
+
+
+def _in_range(
+    check_id: str, route: str, scope: str, stat: str, value: float, ranged: RankRange, edge: float
+) -> CheckResult:
+    low, high = ranged.lower * (1 - edge), ranged.upper * (1 + edge)
+    inside = low <= value <= high
+    observed = {
+        "cloudwatch_ms": value * 1000,
+        "bucket_lower_ms": ranged.lower * 1000,
+        "bucket_upper_ms": ranged.upper * 1000,
+        "histogram_quantile_ms": ranged.estimate * 1000,
+        "interpolation_max_error_ms": ranged.max_error * 1000,
+    }
+    tolerance = Tolerance(
+        bound=(ranged.upper - ranged.lower) * 1000,
+        unit="ms",
+        origin=Origin.DERIVED,
+        detail=f"the bucket range holding the {stat} rank, "
+        f"[{ranged.lower * 1000:g}, {ranged.upper * 1000:g}] ms, "
+        f"± {edge:.0%} at its edges",
+    )
+    where = "inside" if inside else "outside"
+    reason = (
+        f"CloudWatch {stat} {value * 1000:.2f} ms is {where} the histogram's range "
+        f"[{ranged.lower * 1000:g}, {ranged.upper * 1000:g}] ms "
+        f"(histogram_quantile {ranged.estimate * 1000:.2f} ms, ±{ranged.max_error * 1000:g} ms)"
+    )
+    return CheckResult(
+        check_id,
+        "percentile",
+        route,
+        Status.PASS if inside else Status.FAIL,
+        reason,
+        scope=scope,
+        observed=observed,
+        tolerance=tolerance,
+    )
+
+
+def judge_client_percentiles(
+    buckets: pd.DataFrame, truth: RouteTruth | None, route: str
+) -> list[CheckResult]:
+    """Locust's client-side pNN must not lie below the histogram's range for pNN."""
+    window = buckets[(buckets.route == route) & buckets.period_start.isna()]
+    if truth is None or not truth.latencies_ms or window.empty:
+        return []
+    latencies = np.sort(np.asarray(truth.latencies_ms)) / 1000.0
+    checks = []
+    for stat, q in QUANTILES.items():
+        ranged = _ranges_for(window, q)
+        if ranged is None:
+            continue
+        client = float(latencies[max(0, math.ceil(q * len(latencies)) - 1)])
+        ok = client >= ranged.lower - 1e-6
+        reason = (
+            f"Locust's {stat} {client * 1000:.2f} ms is "
+            f"{'not below' if ok else 'below'} the server histogram's lowest possible "
+            f"{stat} {ranged.lower * 1000:g} ms"
+            + ("" if ok else ": the histogram reports slower requests than the client saw")
+        )
+        checks.append(
+            CheckResult(
+                f"percentile_client.{stat}[{route}]",
+                "percentile_client",
+                route,
+                Status.PASS if ok else Status.FAIL,
+                reason,
+                observed={
+                    "locust_ms": client * 1000,
+                    "bucket_lower_ms": ranged.lower * 1000,
+                    "bucket_upper_ms": ranged.upper * 1000,
+                    "histogram_quantile_ms": ranged.estimate * 1000,
+                },
+                tolerance=Tolerance(
+                    0.0,
+                    "ms",
+                    Origin.DERIVED,
+                    "client time includes server time: client pNN ≥ server pNN",
+                ),
+            )
+        )
+    return checks
