@@ -266,37 +266,25 @@ def grafana_checks(config: RunConfig, window: Window | None, host: Any | None) -
 
 
 def dashboard_checks(config: RunConfig, window: Window | None) -> list[CheckResult]:
-    if config.grafana.dashboard is None:
-        return [
-            skip(
-                "grafana.dashboard",
-                KIND,
-                "dashboard",
-                "no grafana.dashboard (uid or title) configured",
-            )
-        ]
+    expect = config.grafana.dashboard
+    if expect is None:
+        reason = "no grafana.dashboard (uid or title) configured"
+        return [skip("grafana.dashboard", KIND, "dashboard", reason)]
+    label = expect.uid or expect.title or ""
     holder: dict[str, Any] = {}
 
     def dashboard() -> CheckResult:
         check, holder["panel"] = check_dashboard(config)
         return check
 
-    first = guarded("grafana.dashboard", KIND, "dashboard", dashboard)
+    first = guarded(f"grafana.dashboard[{label}]", KIND, label, dashboard)
     panel = holder.get("panel")
     if panel is None:
-        return [first, skip("grafana.series", KIND, "panel", "no latency panel to query")]
+        return [first, skip(f"grafana.series[{label}]", KIND, label, "no latency panel to query")]
+    title = str(panel.get("title"))
     if window is None:
-        return [
-            first,
-            skip(f"grafana.series[{panel.get('title')}]", KIND, "panel", "no run window to query"),
-        ]
-    title = panel.get("title")
-    return [
-        first,
-        guarded(
-            f"grafana.series[{title}]",
-            KIND,
-            str(title),
-            lambda: check_panel_series(config, panel, window),
-        ),
-    ]
+        return [first, skip(f"grafana.series[{title}]", KIND, title, "no run window to query")]
+    series = guarded(
+        f"grafana.series[{title}]", KIND, title, lambda: check_panel_series(config, panel, window)
+    )
+    return [first, series]
