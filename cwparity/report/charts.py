@@ -9,6 +9,7 @@ every label goes through Jinja2's autoescaping.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -35,6 +36,7 @@ class Chart:
     bands: list[tuple[float, float] | None]
     band_note: str = ""
     failed: list[dict[str, Any]] = field(default_factory=list)
+    x_title: str = "period start (UTC)"
     width: int = WIDTH
     height: int = HEIGHT
     x_ticks: list[dict[str, Any]] = field(default_factory=list)
@@ -240,6 +242,91 @@ def extra_charts(route: str, rows: list[dict[str, Any]]) -> list[Chart]:
     return charts
 
 
+def _observed(check: dict[str, Any] | None) -> dict[str, Any]:
+    observed = (check or {}).get("observed")
+    return observed if isinstance(observed, dict) else {}
+
+
+def _ranges(seen: list[dict[str, Any]]) -> list[tuple[float, float] | None]:
+    """The histogram's bucket range per point, where the check observed one."""
+    ranges: list[tuple[float, float] | None] = []
+    for observed in seen:
+        low, high = _num(observed.get("bucket_lower_ms")), _num(observed.get("bucket_upper_ms"))
+        ranges.append((low, high) if low is not None and high is not None else None)
+    return ranges
+
+
+def _stat(check: dict[str, Any], kind: str) -> str | None:
+    match = re.match(rf"^{re.escape(kind)}\.([^\[]+)\[", str(check.get("id")))
+    return match.group(1) if match else None
+
+
+def percentile_charts(route: str, rows: list[dict[str, Any]], checks: list) -> list[Chart]:
+    """Per percentile: CloudWatch's pNN per period, histogram_quantile's estimate, and the box
+    the percentile checks allow (the bucket range holding the rank). Only where CloudWatch
+    answered percentiles (real CloudWatch; moto cannot)."""
+    by_stat: dict[str, dict[float, dict[str, Any]]] = {}
+    for check in checks:
+        stat, instant = _stat(check, "percentile"), _instant(check.get("scope"))
+        if check.get("kind") == "percentile" and check.get("subject") == route and stat and instant:
+            by_stat.setdefault(stat, {})[instant] = check
+    instants = [_instant(r.get("period_start")) for r in rows]
+    charts = []
+    for stat in sorted(by_stat):
+        found = [by_stat[stat].get(t) if t is not None else None for t in instants]
+        seen = [_observed(c) for c in found]
+        charts.append(
+            Chart(
+                title=f"{stat} latency per period — {route}",
+                unit="ms",
+                labels=[_label(r.get("period_start")) for r in rows],
+                series=[
+                    Series("CloudWatch", "cw", [_num(o.get("cloudwatch_ms")) for o in seen]),
+                    Series(
+                        "Prometheus histogram_quantile",
+                        "prom",
+                        [_num(o.get("histogram_quantile_ms")) for o in seen],
+                    ),
+                ],
+                bands=_ranges(seen),
+                band_note="box: the histogram buckets that hold the rank (CloudWatch must fall inside)",
+                failed=_failed(found),
+            )
+        )
+    return charts
+
+
+def client_percentile_chart(route: str, checks: list) -> Chart | None:
+    """Locust's client-side p50/p90/p99 against what the server histogram allows for them."""
+    found = [
+        c
+        for c in checks
+        if c.get("kind") == "percentile_client"
+        and c.get("subject") == route
+        and _stat(c, "percentile_client")
+    ]
+    if not found:
+        return None
+    seen = [_observed(c) for c in found]
+    return Chart(
+        title=f"Client and server percentiles — {route}",
+        unit="ms",
+        labels=[str(_stat(c, "percentile_client")) for c in found],
+        series=[
+            Series("Locust (client)", "client", [_num(o.get("locust_ms")) for o in seen]),
+            Series(
+                "Prometheus histogram_quantile",
+                "prom",
+                [_num(o.get("histogram_quantile_ms")) for o in seen],
+            ),
+        ],
+        bands=_ranges(seen),
+        band_note="box: the server histogram's range; the client (which also times the network) must not be below it",
+        failed=_failed(found),
+        x_title="percentile (whole window)",
+    )
+
+
 def route_charts(document: dict[str, Any]) -> list[dict[str, Any]]:
     """Per route (in the order the series list them): its charts, laid out."""
     run = document.get("run") or {}
@@ -258,6 +345,8 @@ def route_charts(document: dict[str, Any]) -> list[dict[str, Any]]:
         counts = [index.get(("count", route, t)) if t else None for t in instants]
         means = [index.get(("mean_latency", route, t)) if t else None for t in instants]
         charts = [count_chart(route, rows, counts, slack), latency_chart(route, rows, means)]
-        charts += extra_charts(route, rows)
+        charts += percentile_charts(route, rows, checks) + extra_charts(route, rows)
+        client = client_percentile_chart(route, checks)
+        charts += [client] if client else []
         result.append({"route": route, "charts": [layout(c) for c in charts]})
     return result

@@ -87,6 +87,44 @@ def _periods(route: str, base: float, drop: int) -> tuple[list[dict], list[dict]
     return rows, checks
 
 
+def _percentile_checks(route: str) -> list[dict[str, Any]]:
+    """CloudWatch's p99 per period in the histogram's bucket range, and Locust's percentiles."""
+    checks = []
+    for i in range(6):
+        scope = (START + timedelta(seconds=PERIOD * i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        checks.append(
+            _check(
+                f"percentile.p99[{route}]@{scope}",
+                "percentile",
+                route,
+                "pass",
+                "CloudWatch p99 180 ms is inside the histogram's range [100, 250] ms",
+                scope=scope,
+                observed={"cloudwatch_ms": 170.0 + 5 * i, "bucket_lower_ms": 100.0,
+                          "bucket_upper_ms": 250.0, "histogram_quantile_ms": 160.0 + 4 * i},
+                tolerance=_tolerance(150.0, "ms"),
+            )
+        )  # fmt: skip
+    for stat, client, low, high in (
+        ("p50", 120, 100, 250),
+        ("p90", 150, 100, 250),
+        ("p99", 171, 100, 250),
+    ):
+        checks.append(
+            _check(
+                f"percentile_client.{stat}[{route}]",
+                "percentile_client",
+                route,
+                "pass",
+                f"Locust's {stat} {client} ms is not below the server histogram's lowest {low} ms",
+                observed={"locust_ms": float(client), "bucket_lower_ms": float(low),
+                          "bucket_upper_ms": float(high), "histogram_quantile_ms": client - 5.0},
+                tolerance=_tolerance(0.0, "ms"),
+            )
+        )  # fmt: skip
+    return checks
+
+
 def _window_checks(route: str, failing: bool) -> list[dict[str, Any]]:
     status = "fail" if failing else "pass"
     return [
@@ -153,7 +191,7 @@ def sample_document(failing: bool = True, hosts: bool = True) -> dict[str, Any]:
         rows, per_period = _periods(route, base, drop)
         periods += rows
         checks += _window_checks(route, failing and route != "GET /") + per_period
-    checks += _extra_checks(hosts)
+    checks += _percentile_checks("GET /") + _extra_checks(hosts)
     summary = {
         s: sum(1 for c in checks if c["status"] == s)
         for s in ("pass", "fail", "skip", "error", "warn")

@@ -77,9 +77,13 @@ def test_load_run_details_and_versions_are_shown(failing_html):
     assert "***" in failing_html  # the redacted password stays redacted
 
 
-def test_each_route_gets_count_and_latency_charts(failing_html):
-    assert failing_html.count('<svg class="plot"') == 4
-    assert failing_html.count('class="band"') == 24
+def test_each_route_gets_count_and_latency_charts_and_percentiles_where_judged(failing_html):
+    # GET /: counts, mean latency, p99 per period, client percentiles; the other route: two
+    assert failing_html.count('<svg class="plot"') == 6
+    assert failing_html.count('class="band"') == 4 * 6 + 6 + 3
+    assert "p99 latency per period — GET /" in failing_html
+    assert "Client and server percentiles — GET /" in failing_html
+    assert "percentile (whole window)" in failing_html
 
 
 @pytest.mark.parametrize(
