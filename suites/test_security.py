@@ -2,7 +2,7 @@
 
 Prometheus checks run when ``hosts.enabled``; Grafana checks when ``grafana.enabled``. In a
 profile that is not strict (``hosts.strict`` / ``grafana.strict`` false, the demo) a failure is
-reported as a warning (SKIP, reason ``warning: ...``) instead of failing the run.
+reported as a warning (WARN, reason ``warning: ...``) instead of failing the run.
 """
 
 import pytest

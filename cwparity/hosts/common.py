@@ -1,8 +1,9 @@
 """What the host, Grafana and security checks share: the testinfra host, results, warn mode.
 
-A check is a function returning one ``CheckResult``. Checks of hardening or layout (``severity
-"hardening"``) become warnings when a profile is not strict (the demo): SKIP with a reason that
-starts ``warning:``. A real defect (Prometheus down, config invalid, target down) FAILs always.
+A check is a function returning one ``CheckResult``. Checks of hardening or layout become
+warnings when a profile is not strict (the demo): status WARN (reported, never changes the
+verdict) with a reason that starts ``warning:``. A real defect (Prometheus down, config invalid,
+target down) FAILs always.
 """
 
 from __future__ import annotations
@@ -76,15 +77,19 @@ def skip(check_id: str, kind: str, subject: str, reason: str) -> CheckResult:
     return CheckResult(check_id, kind, subject, Status.SKIP, reason, scope="host")
 
 
+def warn(check_id: str, kind: str, subject: str, reason: str, **observed: Any) -> CheckResult:
+    return CheckResult(check_id, kind, subject, Status.WARN, f"warning: {reason}", "host", observed)
+
+
 def soften(check: CheckResult, strict: bool) -> CheckResult:
-    """In a non-strict profile a failed hardening check is a warning, never a failure."""
+    """In a non-strict profile a failed hardening check is a warning (WARN), never a failure."""
     if strict or check.status is not Status.FAIL:
         return check
     return CheckResult(
         check.id,
         check.kind,
         check.subject,
-        Status.SKIP,
+        Status.WARN,
         f"warning: {check.reason}",
         check.scope,
         check.observed,

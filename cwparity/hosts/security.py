@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from cwparity.config import RunConfig
-from cwparity.hosts.common import first_line, guarded, result, run, skip, soften
+from cwparity.hosts.common import first_line, guarded, result, run, skip, soften, warn
 from cwparity.hosts.http import grafana_session, post_json, prometheus_session
 from cwparity.hosts.live import Live, unit_service
 from cwparity.results import CheckResult
@@ -55,9 +55,7 @@ def check_prometheus_auth(config: RunConfig) -> CheckResult:
         return result(cid, KIND, "prometheus", True, "401 without credentials", observed)
     reason = f"Prometheus answers HTTP {status} without credentials"
     if not required:
-        return skip(
-            cid, KIND, "prometheus", f"warning: {reason} (hosts.prometheus.require_auth is false)"
-        )
+        return warn(cid, KIND, "prometheus", f"{reason} (hosts.prometheus.require_auth is false)")
     return result(
         cid,
         KIND,
@@ -74,11 +72,11 @@ def check_prometheus_tls(config: RunConfig) -> CheckResult:
     if not url.startswith("https://"):
         reason = f"Prometheus is reached over plain HTTP ({url.split('://')[0]}://)"
         if not config.hosts.prometheus.require_tls:
-            return skip(
+            return warn(
                 cid,
                 KIND,
                 "prometheus",
-                f"warning: {reason} (hosts.prometheus.require_tls is false)",
+                f"{reason} (hosts.prometheus.require_tls is false)",
             )
         return result(cid, KIND, "prometheus", False, f"{reason}; the profile requires TLS")
     session = prometheus_session(config.prometheus)
