@@ -38,9 +38,9 @@ def connect(hosts: HostsConfig) -> Any:
     kwargs: dict[str, Any] = {"sudo": hosts.sudo}
     if hosts.backend in ("ssh", "paramiko"):
         if hosts.ssh_identity_file:
-            kwargs["ssh_identity_file"] = hosts.ssh_identity_file
+            kwargs["ssh_identity_file"] = os.path.expanduser(hosts.ssh_identity_file)
         if hosts.ssh_config:
-            kwargs["ssh_config"] = hosts.ssh_config
+            kwargs["ssh_config"] = os.path.expanduser(hosts.ssh_config)
     if hosts.backend == "ssh":
         # one multiplexed connection for all commands (~3x faster); its master ssh exits 2 s
         # after the last command, not testinfra's 60 s. "%%" survives testinfra's %-formatting.
