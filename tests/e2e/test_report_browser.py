@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -213,3 +214,33 @@ def test_the_error_check_itself_sees_console_errors(browser, tmp_path):
     open_report(browser, page)
     errors = console_errors(browser)
     assert len(errors) == 2 and "logged" in errors[0] and "missingFunction" in errors[1]
+
+
+def test_a_real_failing_demo_report_renders_and_says_why(browser, tmp_path):
+    """The demo with CloudWatch dropping a fifth of its publishes: exit 1, and a full report."""
+    reports = tmp_path / "reports"
+    done = subprocess.run(
+        [sys.executable, "-m", "cwparity.cli", "demo", "--duration", "10", "--out", str(reports),
+         "--app-env", "CWPARITY_FAULT_CW_DROP=0.2"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    (run_dir,) = [p for p in reports.iterdir() if p.is_dir()]
+    results = json.loads((run_dir / "results.json").read_text())
+    assert len((reports / "history.jsonl").read_text().splitlines()) == 1
+
+    open_report(browser, run_dir / "report.html")
+    screenshot(browser, tmp_path / "demo-report.png")
+    assert console_errors(browser) == []
+    charts = browser.evaluate(CHART_SIZES)
+    routes = {row["route"] for row in results["run"]["periods"]}
+    assert len(charts) >= 2 * len(routes) >= 2
+    assert all(chart["w"] > 200 and chart["h"] > 80 and chart["dots"] > 0 for chart in charts)
+    banner = browser.evaluate("document.querySelector('header.banner').innerText")
+    assert banner.startswith("NO-GO")
+    failed = [c for c in results["checks"] if c["status"] == "fail"]
+    assert failed and any("fewer requests" in c["reason"] for c in failed)
+    rows = browser.evaluate(
+        "Array.from(document.querySelectorAll('#checks tr.fail')).map(r => r.innerText)"
+    )
+    assert len(rows) == len([c for c in failed if c["kind"] not in ("host", "grafana", "security")])
