@@ -10,6 +10,7 @@ missing fields render as generic text.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +84,23 @@ def stats_rows(load_stats: Any) -> list[dict[str, Any]]:
     return rows
 
 
+_SECRET_KEY = re.compile(r"password|passwd|secret|token|credential|api_?key|authorization", re.I)
+_URL_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def mask(key: str, value: Any) -> str:
+    """Belt and braces: results.json's config is redacted already, but a value under a
+    secret-looking key (not ``*_env``, which names a variable) or credentials inside a URL
+    never reach the page even from a document that was not."""
+    text = _fmt(value)
+    leaf = key.rsplit(".", 1)[-1]
+    if _SECRET_KEY.search(leaf) and not leaf.endswith("_env") and value not in (None, ""):
+        return "*** (masked)" if set(text) != {"*"} else text
+    return _URL_USERINFO.sub("***@", text)
+
+
 def flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
-    """Nested config as ``a.b: value`` rows (the config in results.json is already redacted)."""
+    """Nested config as ``a.b: value`` rows, secrets masked."""
     if isinstance(value, dict):
         rows: list[tuple[str, str]] = []
         for key, inner in value.items():
@@ -92,7 +108,7 @@ def flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
         return rows
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
         return [row for i, v in enumerate(value) for row in flatten(v, f"{prefix}[{i}]")]
-    return [(prefix, _fmt(value))]
+    return [(prefix, mask(prefix, value))]
 
 
 def context(document: dict[str, Any], history: list[dict[str, Any]] | None, run_id: str) -> dict:

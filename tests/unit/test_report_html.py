@@ -122,3 +122,15 @@ def test_nice_steps_are_round():
     assert chart.y_ticks[0]["label"] == "0" and all(
         t["y"] >= chart.plot["y"] for t in chart.y_ticks
     )
+
+
+def test_no_secret_reaches_the_page_even_from_an_unredacted_document():
+    document = sample_document()
+    prometheus = document["run"]["config"]["prometheus"]
+    prometheus["basic_auth"] = {"username": "u", "password": "hunter2", "password_env": "PW_VAR"}
+    prometheus["bearer_token"] = "tok-123"
+    prometheus["url"] = "https://admin:s3cret@prom.example:9090"
+    html = render_html(document)
+    for secret in ("hunter2", "tok-123", "s3cret"):
+        assert secret not in html
+    assert "PW_VAR" in html and "https://***@prom.example:9090" in html
