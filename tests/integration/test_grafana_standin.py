@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from cwparity.hosts.grafana import grafana_checks
 from cwparity.hosts.security import grafana_security_checks
 from cwparity.paths import ROOT
 from cwparity.results import Status
+from cwparity.run import RunPlan
 from cwparity.stack.embedded import EmbeddedStack
 from cwparity.window import Window
 
@@ -217,3 +219,23 @@ def test_a_non_strict_profile_reports_the_default_password_as_a_warning(grafana)
     check = by_id(grafana_security_checks(lenient))["security.grafana.default_password"]
     assert check.status is Status.WARN
     assert check.reason.startswith("warning: Grafana accepts admin/admin")
+
+
+def test_the_grafana_suites_run_through_pytest_and_land_in_the_report(grafana, window, tmp_path):
+    state, config = grafana
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config.model_dump(mode="json")))
+    run_dir = tmp_path / "run"
+    RunPlan(config_path, window, run_dir, None, {"mode": "run"}).save()
+    suites = [str(ROOT / "suites" / name) for name in ("test_grafana.py", "test_security.py")]
+    argv = [sys.executable, "-m", "pytest", *suites, f"--cwparity-run-dir={run_dir}"]
+    argv += [f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"), "-q", "-p", "no:logging"]
+    answer = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
+    assert answer.returncode == 0, answer.stdout[-2000:]
+    document = json.loads((run_dir / "results.json").read_text())
+    statuses = {c["id"]: c["status"] for c in document["checks"]}
+    assert statuses["grafana.series[Endpoint latency]"] == "pass"
+    assert statuses["security.grafana.default_password"] == "pass"
+    assert document["verdict"] == "pass"
+    assert state.admin_password not in (run_dir / "results.json").read_text()
+    assert state.admin_password not in (run_dir / "report.html").read_text()
