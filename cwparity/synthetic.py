@@ -63,6 +63,8 @@ def cloudwatch_frame(
 
 def _counter(ends: np.ndarray, weights: np.ndarray, scrapes: Scrapes) -> np.ndarray:
     """The counter each scrape reads: what finished since the last restart before it."""
+    if not len(ends):
+        return np.zeros(len(scrapes.times))
     order = np.argsort(ends)
     ends, cumulative = ends[order], np.cumsum(weights[order])
     upto = np.searchsorted(ends, scrapes.times, side="right")

@@ -1,6 +1,7 @@
 """A Kayenta-style statistical judgement of the two per-period latency series.
 
-Mann–Whitney U on the per-period means (CloudWatch vs Prometheus), with the Hodges–Lehmann
+Mann–Whitney U on the per-period means (CloudWatch vs Prometheus, the latter moved only by what
+the period's boundary scrapes cannot explain), with the Hodges–Lehmann
 shift as effect size. A shift that is significant *and* larger than the allowed effect is High
 or Low; otherwise Pass; too few periods is NoData. A drift that hides inside each period's wide
 boundary tolerance but leans the same way in every period is caught here.
@@ -45,7 +46,9 @@ def mann_whitney(
 def judge_distribution(periods, route: str, config: RunConfig) -> list[CheckResult]:
     section = config.tolerances.distribution
     means = per_period_means(periods, route)
-    baseline, candidate = means.cw_ms.to_numpy(), means.prom_ms.to_numpy()
+    # Prometheus's means moved by no more than the boundaries allow are taken as CloudWatch's
+    baseline = means.cw_ms.to_numpy(float)
+    candidate = baseline + means.excess_ms.to_numpy(float)
     median_cw = float(np.median(baseline)) / 1000.0 if len(baseline) else 0.0
     tolerance = latency_tolerance(median_cw, 0.0, config)
     result = mann_whitney(baseline, candidate, section.alpha, tolerance.bound, section.min_periods)

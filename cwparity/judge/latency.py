@@ -27,12 +27,18 @@ def judge_mean_latency(aligned: Aligned, route: str, config: RunConfig) -> list[
 
 
 def boundary_shift(count: float, count_u: float, sums: float, sums_u: float) -> float:
-    """The most the straddling requests can move Δsum/Δcount (seconds); inf if they may be all."""
+    """The most the straddling requests can move Δsum/Δcount (seconds); inf if they may be all.
+
+    With the true count N and sum S off by at most ``count_u`` and ``sums_u``, the estimate's
+    error is at most (sums_u + m · count_u) / count for the true mean m, and m is at most
+    (sums + sums_u) / (count − count_u): that largest mean keeps the bound conservative.
+    """
     if count_u == 0 and sums_u == 0:
         return 0.0
     if count - count_u <= 0:
         return math.inf
-    return (sums_u + (sums / count) * count_u) / (count - count_u)
+    largest_mean = (sums + sums_u) / (count - count_u)
+    return (sums_u + largest_mean * count_u) / (count - count_u)
 
 
 def latency_tolerance(cw_mean: float, shift: float, config: RunConfig) -> Tolerance:

@@ -107,20 +107,38 @@ def judge_cloudwatch_percentiles(
         label = period_label(row.period_start)
         check_id = f"percentile.{row.stat}[{route}]@{label}"
         if ranged is None:
-            checks.append(
-                CheckResult(
-                    check_id,
-                    "percentile",
-                    route,
-                    Status.FAIL,
-                    f"CloudWatch has a {row.stat} but Prometheus saw no request in this period",
-                    scope=label,
-                    observed={"cloudwatch_ms": row.value * 1000},
-                )
-            )
+            checks.append(_no_range(check_id, route, label, row.stat, row.value, period))
             continue
         checks.append(_in_range(check_id, route, label, row.stat, row.value, ranged, edge))
     return checks
+
+
+def _no_range(
+    check_id: str, route: str, scope: str, stat: str, value: float, period: pd.DataFrame
+) -> CheckResult:
+    """No bucket range: FAIL if Prometheus surely saw nothing, SKIP if the boundaries blur it."""
+    top = period[period["le"] == math.inf]
+    seen, blur = (float(top["count"].iloc[0]), float(top["u"].iloc[0])) if len(top) else (0, 0)
+    observed = {"cloudwatch_ms": value * 1000, "prometheus_count": seen, "uncertainty": blur}
+    if seen + blur <= 0:
+        return CheckResult(
+            check_id,
+            "percentile",
+            route,
+            Status.FAIL,
+            f"CloudWatch has a {stat} but Prometheus saw no request in this period",
+            scope=scope,
+            observed=observed,
+        )
+    return CheckResult(
+        check_id,
+        "percentile",
+        route,
+        Status.SKIP,
+        "every request of this period may belong to a neighbour: no bucket range",
+        scope=scope,
+        observed=observed,
+    )
 
 
 def _in_range(

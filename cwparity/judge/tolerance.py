@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from pydantic import BaseModel
 
 from cwparity.results import Origin, Tolerance
@@ -26,5 +28,7 @@ def combined(
     return Tolerance(bound=derived + slack, unit=unit, origin=origin, detail=detail)
 
 
+@functools.lru_cache(maxsize=65536)
 def period_label(moment) -> str:
+    """A period's start as it appears in check ids; cached: every route shares the grid."""
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

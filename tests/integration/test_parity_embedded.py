@@ -34,6 +34,9 @@ def test_clean_dual_app_passes_count_and_mean_checks(dual_stack, tmp_path):
         assert checks[f"percentile[{route}]"].status is Status.SKIP
         assert "cannot answer percentiles" in checks[f"percentile[{route}]"].reason
         assert checks[f"percentile_client.p90[{route}]"].status is Status.PASS
+    # the demo config maps the guide's dashboard query: linted before anything was fetched
+    lint = checks["lint.cumulative_ratio[guide-dashboard-latency]"]
+    assert lint.status is Status.WARN and "since the process started" in lint.reason
 
 
 def test_dropping_5_percent_of_cloudwatch_publishes_fails_the_count(dual_stack, tmp_path):
