@@ -6,7 +6,8 @@ Skipped unless the run's config says ``grafana.enabled: true``.
 
 import pytest
 
-from cwparity.hosts.common import connect, select
+from cwparity.errors import HarnessError
+from cwparity.hosts.common import connect, select, unreachable
 from cwparity.hosts.grafana import grafana_checks
 from cwparity.pytest_plugin import assert_checks
 
@@ -18,7 +19,13 @@ def checks(parity_session):
     config = parity_session.config
     if not config.grafana.enabled:
         pytest.skip("Grafana checks are off (grafana.enabled: false in the run's config)")
-    host = connect(config.hosts) if config.hosts.enabled else None
+    host = None
+    if config.hosts.enabled and config.hosts.profile == "systemd":
+        try:
+            host = connect(config.hosts)
+        except HarnessError as err:
+            parity_session.record(unreachable("grafana.connect", "grafana", err))
+            pytest.fail(str(err), pytrace=False)
     return grafana_checks(config, parity_session.plan.window, host)
 
 

@@ -6,7 +6,8 @@ Skipped unless the run's config says ``hosts.enabled: true``.
 
 import pytest
 
-from cwparity.hosts.common import connect, select
+from cwparity.errors import HarnessError
+from cwparity.hosts.common import connect, select, unreachable
 from cwparity.hosts.prometheus_host import prometheus_checks
 from cwparity.pytest_plugin import assert_checks
 
@@ -18,7 +19,12 @@ def host_checks(parity_session):
     config = parity_session.config
     if not config.hosts.enabled:
         pytest.skip("host checks are off (hosts.enabled: false in the run's config)")
-    return prometheus_checks(config, connect(config.hosts))
+    try:
+        host = connect(config.hosts)
+    except HarnessError as err:
+        parity_session.record(unreachable("host.connect", "host", err))
+        pytest.fail(str(err), pytrace=False)
+    return prometheus_checks(config, host)
 
 
 def judge(parity_session, checks, prefix):

@@ -7,7 +7,8 @@ reported as a warning (WARN, reason ``warning: ...``) instead of failing the run
 
 import pytest
 
-from cwparity.hosts.common import connect, select
+from cwparity.errors import HarnessError
+from cwparity.hosts.common import connect, select, unreachable
 from cwparity.hosts.prometheus_host import probe
 from cwparity.hosts.security import grafana_security_checks, prometheus_security_checks
 from cwparity.pytest_plugin import assert_checks
@@ -20,7 +21,11 @@ def prometheus_checks(parity_session):
     config = parity_session.config
     if not config.hosts.enabled:
         pytest.skip("Prometheus security checks are off (hosts.enabled: false)")
-    host = connect(config.hosts)
+    try:
+        host = connect(config.hosts)
+    except HarnessError as err:
+        parity_session.record(unreachable("security.connect", "security", err))
+        pytest.fail(str(err), pytrace=False)
     live, layout = probe(config, host)
     return prometheus_security_checks(config, host, live, layout.promtool)
 

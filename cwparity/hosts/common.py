@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shlex
 import tempfile
 from collections.abc import Callable
 from typing import Any
 
 from cwparity.config import redact_url
-from cwparity.errors import ConfigError
+from cwparity.errors import ConfigError, SourceError
 from cwparity.hosts.settings import HostsConfig
 from cwparity.results import CheckResult, Status
 
@@ -46,10 +47,31 @@ def connect(hosts: HostsConfig) -> Any:
         # after the last command, not testinfra's 60 s. "%%" survives testinfra's %-formatting.
         kwargs["controlpath"] = os.path.join(tempfile.gettempdir(), "cwparity-ssh-%%C")
         kwargs["controlpersist"] = 2
+    where = f"hosts.host = {host_label(hosts.host)!r}"
     try:
-        return testinfra.get_host(hosts.host, **kwargs)
+        host = testinfra.get_host(hosts.host, **kwargs)
     except Exception as err:
-        raise ConfigError(f"hosts.host = {redact_url(hosts.host)!r}: {err}") from None
+        raise ConfigError(f"{where}: {err}") from None
+    try:
+        answer = host.run("true")
+    except Exception as err:  # testinfra raises on ssh's exit code 255, paramiko on connect
+        failed = err.args[0] if err.args else None
+        why = first_line(getattr(failed, "stderr", None) or str(err) or type(err).__name__)
+        raise SourceError(f"{where}: cannot run a command there: {why}") from None
+    if answer.rc != 0:
+        why = first_line(answer.stderr) or f"exit code {answer.rc}"
+        raise SourceError(f"{where}: cannot run a command there: {why}")
+    return host
+
+
+def host_label(spec: str) -> str:
+    """The host spec with any password masked (the user name stays: it says where we went)."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", spec)
+
+
+def unreachable(check_id: str, kind: str, err: Exception) -> CheckResult:
+    """The one ERROR a suite records when the host cannot be reached at all."""
+    return CheckResult(check_id, kind, "host", Status.ERROR, str(err), scope="host")
 
 
 def result(

@@ -30,6 +30,7 @@ import pytest
 import requests
 
 from cwparity.config import RunConfig, parse_config
+from cwparity.errors import SourceError
 from cwparity.hosts.api import check_target
 from cwparity.hosts.common import connect
 from cwparity.hosts.live import unit_service
@@ -453,3 +454,15 @@ def test_a_target_prometheus_does_not_scrape_fails(guide_host):
     check = check_target(config, host, layout, "127.0.0.1:9999")
     assert check.status is Status.FAIL
     assert check.reason == "Prometheus has no active target 127.0.0.1:9999 in job flask_app"
+
+
+@pytest.mark.parametrize("scheme", ["ssh", "paramiko"])
+def test_an_unreachable_host_is_one_line(guide_host, scheme):
+    config = guide_host.config(host=f"{scheme}://root@{guide_host.address}:2222")
+    with pytest.raises(SourceError) as caught:
+        connect(config.hosts)
+    message = str(caught.value)
+    assert message.startswith(
+        f"hosts.host = '{scheme}://root@{guide_host.address}:2222': cannot run a command there:"
+    )
+    assert "\n" not in message

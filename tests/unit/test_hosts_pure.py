@@ -9,7 +9,7 @@ import pytest
 from cwparity.config import parse_config
 from cwparity.errors import ConfigError
 from cwparity.hosts.api import duration_seconds, find_target, parse_rfc3339
-from cwparity.hosts.common import select, soften
+from cwparity.hosts.common import host_label, select, soften
 from cwparity.hosts.live import flag_value, job_interval, static_targets, unit_service
 from cwparity.hosts.series import compare_series, frames_to_series, grid_of, matrix_to_series
 from cwparity.results import CheckResult, Status
@@ -191,3 +191,8 @@ def test_differences_are_named():
         == []
     )
     assert math.isnan(frames_to_series([frame({}, [1], [None])])[()][1])
+
+
+def test_host_labels_mask_only_the_password():
+    assert host_label("ssh://ops:hunter2@203.0.113.10:22") == "ssh://ops:***@203.0.113.10:22"
+    assert host_label("ssh://ops@203.0.113.10") == "ssh://ops@203.0.113.10"
