@@ -15,6 +15,7 @@ from typing import Any
 from cwparity.config import RunConfig
 from cwparity.hosts.common import guarded, result, skip, soften
 from cwparity.hosts.http import get_json, grafana_session, post_json
+from cwparity.hosts.prometheus_host import check_listening, check_service
 from cwparity.hosts.series import (
     compare_series,
     frames_to_series,
@@ -221,48 +222,33 @@ def check_panel_series(config: RunConfig, panel: dict[str, Any], window: Window)
     return result(cid, KIND, title, True, f"{compared} points equal within the tolerance", observed)
 
 
-def grafana_checks(config: RunConfig, window: Window | None, host: Any | None) -> list[CheckResult]:
+def host_checks(config: RunConfig, host: Any | None) -> list[CheckResult]:
+    """grafana-server active+enabled and listening (systemd profile, on the monitoring host)."""
     gcfg = config.grafana
-    checks: list[CheckResult] = []
+    service_id, listen_id = f"grafana.service[{gcfg.service}]", f"grafana.listen[{gcfg.port}]"
     if host is None or config.hosts.profile != "systemd":
-        checks.append(
-            skip(
-                f"grafana.service[{gcfg.service}]",
-                KIND,
-                gcfg.service,
-                "needs the systemd profile and a host (hosts.enabled)",
-            )
-        )
-    else:
-        from cwparity.hosts.prometheus_host import check_listening, check_service
+        reason = "needs the systemd profile and a host (hosts.enabled)"
+        return [skip(service_id, KIND, gcfg.service, reason), skip(listen_id, KIND, "", reason)]
+    service = guarded(
+        service_id, KIND, gcfg.service, lambda: check_service(host, gcfg.service, KIND)
+    )
+    listen = guarded(
+        listen_id, KIND, str(gcfg.port), lambda: check_listening(host, gcfg.port, KIND)
+    )
+    return [soften(service, gcfg.strict), listen]
 
-        checks.append(
-            guarded(
-                f"grafana.service[{gcfg.service}]",
-                KIND,
-                gcfg.service,
-                lambda: check_service(host, gcfg.service, KIND),
-            )
-        )
-        checks.append(
-            guarded(
-                f"grafana.listen[{gcfg.port}]",
-                KIND,
-                str(gcfg.port),
-                lambda: check_listening(host, gcfg.port),
-            )
-        )
+
+def grafana_checks(config: RunConfig, window: Window | None, host: Any | None) -> list[CheckResult]:
+    """Every Grafana check: the service on the host, then the HTTP API."""
+    datasource = config.grafana.datasource.name
+    checks = host_checks(config, host)
     checks.append(guarded("grafana.health", KIND, "grafana", lambda: check_health(config)))
     checks.append(
         guarded(
-            f"grafana.datasource[{gcfg.datasource.name}]",
-            KIND,
-            "datasource",
-            lambda: check_datasource(config),
+            f"grafana.datasource[{datasource}]", KIND, datasource, lambda: check_datasource(config)
         )
     )
-    checks += dashboard_checks(config, window)
-    return [soften(c, gcfg.strict) if c.id.startswith("grafana.service") else c for c in checks]
+    return checks + dashboard_checks(config, window)
 
 
 def dashboard_checks(config: RunConfig, window: Window | None) -> list[CheckResult]:

@@ -172,25 +172,18 @@ def check_process(live: Live, hosts: HostsConfig) -> CheckResult:
     return result(cid, KIND, "prometheus", ok, reason, observed)
 
 
-def check_listening(host: Any, port: int) -> CheckResult:
+def check_listening(host: Any, port: int, kind: str = KIND) -> CheckResult:
     """Listening on the port on any address (testinfra's socket() wants one exact address)."""
-    cid = f"host.listen[{port}]"
+    cid = f"{kind}.listen[{port}]"
     answer = run(host, "ss", "-Hltn", f"sport = :{port}")
-    addresses = sorted(
-        {line.split()[3] for line in answer.stdout.splitlines() if len(line.split()) > 3}
-    )
+    lines = [line.split() for line in answer.stdout.splitlines()]
+    addresses = sorted({fields[3] for fields in lines if len(fields) > 3})
     if answer.rc != 0:
-        return result(cid, KIND, str(port), False, f"ss failed: {first_line(answer.stderr)}")
+        return result(cid, kind, str(port), False, f"ss failed: {first_line(answer.stderr)}")
     if not addresses:
-        return result(cid, KIND, str(port), False, f"nothing listens on TCP {port}")
-    return result(
-        cid,
-        KIND,
-        str(port),
-        True,
-        f"listening on {', '.join(addresses)}",
-        {"addresses": ", ".join(addresses)},
-    )
+        return result(cid, kind, str(port), False, f"nothing listens on TCP {port}")
+    reason = f"listening on {', '.join(addresses)}"
+    return result(cid, kind, str(port), True, reason, {"addresses": ", ".join(addresses)})
 
 
 def check_config_valid(host: Any, lay: Layout) -> CheckResult:

@@ -33,6 +33,7 @@ from cwparity.config import RunConfig, parse_config
 from cwparity.errors import SourceError
 from cwparity.hosts.api import check_target
 from cwparity.hosts.common import connect
+from cwparity.hosts.grafana import host_checks
 from cwparity.hosts.live import unit_service
 from cwparity.hosts.prometheus_host import (
     check_binary,
@@ -167,6 +168,7 @@ def host_script(tmp: Path, root: Path, sshd_config: Path) -> Path:
     ]
     binds += [f"mount --bind {root}{target} {target}" for target in BIND_TARGETS]
     app = f"{sys.executable} {APPS_DIR / 'prometheus_app.py'} --host 127.0.0.1 --port 8080"
+    standin = f"{sys.executable} {ROOT / 'fixtures/grafana_standin.py'} --prometheus http://127.0.0.1:9090 --port 3000"
     script = tmp / "host.sh"
     script.write_text(
         "\n".join(
@@ -177,6 +179,8 @@ def host_script(tmp: Path, root: Path, sshd_config: Path) -> Path:
                 "mkdir -p /run/sshd",
                 *binds,
                 f"cd {APPS_DIR} && {app} >{tmp}/app.log 2>&1 &",
+                # the Grafana stand-in on the host's loopback :3000, for the Grafana port check
+                f"{standin} >{tmp}/grafana.log 2>&1 &",
                 f"setpriv --reuid=prometheus --regid=prometheus --init-groups {exec_start} >{tmp}/prometheus.log 2>&1 &",
                 f"exec /usr/sbin/sshd -D -e -f {sshd_config} >{tmp}/sshd.log 2>&1",
                 "",
@@ -201,7 +205,8 @@ def wait_ready(host: GuideHost, timeout: float = 60) -> None:
                 for t in answer["data"]["activeTargets"]
                 if t["labels"]["job"] == "flask_app"
             ]
-            if health == ["up"]:
+            listening = sh("ip", "netns", "exec", host.ns, "ss", "-Hltn", "sport = :3000").stdout
+            if health == ["up"] and listening.strip():
                 return
             last = f"flask_app target {health}"
         except (OSError, requests.RequestException, ValueError, KeyError) as err:
@@ -466,3 +471,18 @@ def test_an_unreachable_host_is_one_line(guide_host, scheme):
         f"hosts.host = '{scheme}://root@{guide_host.address}:2222': cannot run a command there:"
     )
     assert "\n" not in message
+
+
+def test_grafana_port_listens_and_its_service_is_skipped_without_systemd(guide_host):
+    config = guide_host.config()
+    host = connect(config.hosts)
+    raw = {
+        **config.model_dump(mode="json"),
+        "grafana": {"enabled": True, "url": "http://127.0.0.1:1"},
+    }
+    checks = by_id(host_checks(parse_config(raw), host))
+    assert checks["grafana.service[grafana-server]"].status is Status.SKIP
+    assert "no systemd" in checks["grafana.service[grafana-server]"].reason
+    assert checks["grafana.listen[3000]"].status is Status.PASS
+    wrong = check_listening(host, 3001, "grafana")
+    assert wrong.status is Status.FAIL and wrong.reason == "nothing listens on TCP 3001"
