@@ -35,7 +35,8 @@ def settle(
     clock: Callable[[], float] = time.monotonic,
 ) -> Settled[T]:
     started = clock()
-    previous = fetch()
+    with working(settle_text(1, 0.0, timeout)):
+        previous = fetch()
     polls = 1
     while True:
         waited = clock() - started
