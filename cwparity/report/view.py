@@ -150,13 +150,13 @@ def check_sections(raw_checks: list[Any]) -> dict[str, Any]:
 
 
 def findings(checks: list[dict[str, Any]], run: dict[str, Any]) -> list[dict[str, Any]]:
-    """Checks that are findings (bias, lint, settle, lag, or details.finding), in plain words."""
+    """Checks that are findings (bias, lint, settle, lag, details.finding, any WARN), in plain words."""
     found = []
     explained: set[str] = set()
     for check in checks:
         finding = check["finding"]
-        if check["kind"] not in FINDING_KINDS and not finding:
-            continue
+        if check["kind"] not in FINDING_KINDS and not finding and check["status"] != "warn":
+            continue  # a warning of any kind is a finding: it is why the banner says "see Findings"
         # a structured finding (a dict) is shown as facts under the reason, which is the words
         text = finding if isinstance(finding, str) and finding else check["reason"]
         facts = (

@@ -134,3 +134,14 @@ def test_no_secret_reaches_the_page_even_from_an_unredacted_document():
     for secret in ("hunter2", "tok-123", "s3cret"):
         assert secret not in html
     assert "PW_VAR" in html and "https://***@prom.example:9090" in html
+
+
+def test_a_warning_of_any_kind_is_a_finding():
+    document = sample_document()
+    document["checks"].append(
+        {"id": "security.tls", "kind": "security", "subject": "Prometheus", "status": "warn",
+         "reason": "Prometheus is reached over plain HTTP"}
+    )  # fmt: skip
+    html = render_html(document)
+    findings = html[html.index('id="findings"') : html.index('id="charts"')]
+    assert "Security: Prometheus" in findings and "plain HTTP" in findings
