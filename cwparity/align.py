@@ -29,6 +29,10 @@ PERIOD_COLUMNS = [
     "prom_count_u",
     "prom_sum",
     "prom_sum_u",
+    "prom_count_u_start",
+    "prom_count_u_end",
+    "prom_sum_u_start",
+    "prom_sum_u_end",
 ]
 
 
@@ -161,6 +165,12 @@ def align(
                 "prom_count_u": prom["count_u"][:-1] + prom["count_u"][1:],
                 "prom_sum": np.diff(prom["sum"]),
                 "prom_sum_u": prom["sum_u"][:-1] + prom["sum_u"][1:],
+                # each boundary's own share, so that periods can be merged into blocks whose
+                # interior boundaries cancel (judge/blocks.py)
+                "prom_count_u_start": prom["count_u"][:-1],
+                "prom_count_u_end": prom["count_u"][1:],
+                "prom_sum_u_start": prom["sum_u"][:-1],
+                "prom_sum_u_end": prom["sum_u"][1:],
             }
         )
         period_rows.append(period)

@@ -33,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, help="reports folder (default: ./reports)")
     demo.add_argument("--duration", type=float, help="seconds of load (default from demo config)")
     demo.add_argument(
+        "--side-by-side",
+        action="store_true",
+        help="the guide's old app on CloudWatch and new app on Prometheus, under mirrored load",
+    )
+    demo.add_argument(
         "--app-env",
         type=_key_value,
         action="append",
@@ -62,7 +67,7 @@ def _dispatch(args: argparse.Namespace):
     from cwparity import flows
 
     if args.command == "demo":
-        return flows.demo(args.out, dict(args.app_env), args.duration)
+        return flows.demo(args.out, dict(args.app_env), args.duration, args.side_by_side)
     if args.command == "run":
         return flows.run(args.config, args.out, args.no_load, args.start, args.end)
     if args.command == "report":

@@ -155,12 +155,18 @@ class DistributionTolerance(_Strict):
     min_periods: int = Field(default=3, ge=2)
 
 
+class SideBySideTolerance(_Strict):
+    #: confidence of the spread-derived part of side-by-side bounds
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+
+
 class Tolerances(_Strict):
     count: CountTolerance = CountTolerance()
     mean_latency: LatencyTolerance = LatencyTolerance()
     percentile: PercentileTolerance = PercentileTolerance()
     bias: BiasTolerance = BiasTolerance()
     distribution: DistributionTolerance = DistributionTolerance()
+    side_by_side: SideBySideTolerance = SideBySideTolerance()
 
 
 def merge_set_fields(base: BaseModel, override: BaseModel) -> BaseModel:
@@ -176,12 +182,32 @@ def merge_set_fields(base: BaseModel, override: BaseModel) -> BaseModel:
     return base.model_copy(update=update)
 
 
+Side = Literal["cloudwatch", "prometheus"]
+SIDES: tuple[Side, ...] = ("cloudwatch", "prometheus")
+
+
+class TargetConfig(_Strict):
+    """One deployment in a side-by-side run, and the share of real traffic it takes."""
+
+    base_url: str
+    traffic_share: float | None = Field(default=None, gt=0, le=1)
+
+
+class TargetsConfig(_Strict):
+    """Side by side: the old app observed through CloudWatch, the new one through Prometheus."""
+
+    cloudwatch: TargetConfig
+    prometheus: TargetConfig
+
+
 class Route(_Strict):
     path: str
     method: str = "GET"
     weight: int = Field(default=1, ge=0)
     #: overrides of the run's tolerances for this route only (only the keys given)
     tolerances: Tolerances | None = None
+    #: side by side: which deployments serve this route (only routes on both are compared)
+    sides: list[Side] = Field(default_factory=lambda: ["cloudwatch", "prometheus"], min_length=1)
 
     @field_validator("method")
     @classmethod
@@ -246,6 +272,7 @@ class RunConfig(_Strict):
     tolerances: Tolerances = Tolerances()
     report: ReportConfig = ReportConfig()
     lint: LintConfig = LintConfig()
+    targets: TargetsConfig | None = None
     hosts: HostsConfig = HostsConfig()
     grafana: GrafanaConfig = GrafanaConfig()
 
@@ -257,6 +284,21 @@ class RunConfig(_Strict):
         if duplicates:
             raise ValueError(f"route listed twice: {duplicates[0]}")
         return routes
+
+    @property
+    def side_by_side(self) -> bool:
+        return self.targets is not None
+
+    def load_targets(self) -> list[str]:
+        """Where load goes: both deployments side by side (mirrored), else the one app."""
+        if self.targets is None:
+            return [self.app.base_url]
+        return [self.targets.cloudwatch.base_url, self.targets.prometheus.base_url]
+
+    def target_url(self, side: Side) -> str:
+        if self.targets is None:
+            return self.app.base_url
+        return getattr(self.targets, side).base_url
 
     def for_route(self, key: str) -> RunConfig:
         """This config with the route's own tolerance overrides applied."""

@@ -24,6 +24,7 @@ from cwparity.window import Window, align_down, align_up, parse_time
 log = logging.getLogger(__name__)
 
 DEMO_CONFIG = CONFIGS_DIR / "demo.yaml"
+DEMO_SIDE_BY_SIDE_CONFIG = CONFIGS_DIR / "demo-side-by-side.yaml"
 # /long-request sleeps 1-5 s in the guide; the demo keeps its shape but stays short
 DEMO_APP_ENV = {"CWPARITY_APP_LONG_SLEEP": "0.05,0.25"}
 
@@ -43,16 +44,26 @@ def new_run_dir(config: RunConfig, out: Path | None) -> Path:
     return run_dir.resolve()
 
 
+def demo_apps(side_by_side: bool, app_env: dict[str, str]) -> tuple:
+    """The dual app; or, side by side, the guide's two apps (only the second is scraped)."""
+    from cwparity.stack.embedded import AppSpec
+
+    env = {**DEMO_APP_ENV, **app_env}
+    if side_by_side:
+        return (AppSpec("cloudwatch_app", env, scraped=False), AppSpec("prometheus_app", env))
+    return (AppSpec("dual_app", env),)
+
+
 def demo(
     out: Path | None,
     app_env: dict[str, str],
     duration: float | None,
-    config_path: Path = DEMO_CONFIG,
+    side_by_side: bool = False,
 ) -> Outcome:
-    from cwparity.stack.embedded import AppSpec, EmbeddedStack, StackSpec
+    from cwparity.stack.embedded import EmbeddedStack, StackSpec
     from cwparity.stack.moto import MOTO_CREDENTIALS
 
-    config = load_config(config_path)
+    config = load_config(DEMO_SIDE_BY_SIDE_CONFIG if side_by_side else DEMO_CONFIG)
     if duration:
         config = config.model_copy(
             update={"load": config.load.model_copy(update={"duration": duration})}
@@ -60,7 +71,7 @@ def demo(
     run_dir = new_run_dir(config, out)
     started = datetime.now(UTC).isoformat()
     spec = StackSpec(
-        apps=(AppSpec("dual_app", {**DEMO_APP_ENV, **app_env}),),
+        apps=demo_apps(side_by_side, app_env),
         scrape_interval=config.prometheus.scrape_interval or 1.0,
     )
     # the demo talks to moto only: its placeholder credentials, never the user's real ones
@@ -73,7 +84,7 @@ def demo(
             "started_at": started,
             "app_env": app_env,
             "stack": {
-                "app": "dual_app",
+                "app": ", ".join(app.script for app in spec.apps),
                 "cloudwatch": "moto (embedded)",
                 "prometheus": stack.prometheus_url,
             },
@@ -104,7 +115,7 @@ def load_and_plan(config: RunConfig, config_path: Path, run_dir: Path, meta: dic
 
     sources = connect(config)
     scrape_interval = sources.prometheus.scrape_interval()
-    truth = run_load(config.load, config.routes, [config.app.base_url], run_dir / "load")
+    truth = run_load(config.load, config.routes, config.load_targets(), run_dir / "load")
     window = window_for_load(truth, config, scrape_interval)
     return RunPlan(config_path, window, run_dir, truth, meta)
 

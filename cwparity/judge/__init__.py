@@ -16,6 +16,7 @@ from cwparity.judge.counts import judge_counts
 from cwparity.judge.distribution import judge_distribution
 from cwparity.judge.latency import judge_mean_latency
 from cwparity.judge.percentiles import judge_client_percentiles, judge_cloudwatch_percentiles
+from cwparity.judge.side_by_side import judge_route_side_by_side
 from cwparity.results import CheckResult
 from cwparity.truth import GroundTruth
 
@@ -39,12 +40,20 @@ def judge_run(
     checks: list[CheckResult] = []
     for route in config.routes:
         judged = config.for_route(route.key)
-        route_truth = truth.for_route(route.key) if truth else None
-        checks += judge_counts(aligned, route.key, route_truth, judged)
-        checks += judge_mean_latency(aligned, route.key, judged)
-        checks += judge_bias(aligned.periods, route.key, judged)
-        checks += judge_distribution(aligned.periods, route.key, judged)
-        if percentiles is not None:
+        if judged.side_by_side:
+            checks += judge_route_side_by_side(aligned, route, truth, judged)
+            route_truth = (
+                truth.for_route(route.key, judged.target_url("prometheus")) if truth else None
+            )
+            compared = len(route.sides) == 2
+        else:
+            route_truth = truth.for_route(route.key) if truth else None
+            checks += judge_counts(aligned, route.key, route_truth, judged)
+            checks += judge_mean_latency(aligned, route.key, judged)
+            checks += judge_bias(aligned.periods, route.key, judged)
+            checks += judge_distribution(aligned.periods, route.key, judged)
+            compared = True
+        if percentiles is not None and compared:
             checks += judge_cloudwatch_percentiles(
                 percentiles.buckets,
                 percentiles.cloudwatch,
@@ -52,5 +61,6 @@ def judge_run(
                 route.key,
                 judged,
             )
+        if percentiles is not None and "prometheus" in route.sides:
             checks += judge_client_percentiles(percentiles.buckets, route_truth, route.key)
     return checks

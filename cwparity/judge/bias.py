@@ -1,10 +1,12 @@
 """Bias: the systematic offset between the two latency series, and what likely causes it.
 
-Per period, d = Prometheus mean − CloudWatch mean, net of what the period's boundary scrapes can
-explain (see ``per_period_means``). The offset is the median of d with a
-bootstrap confidence interval; a Theil–Sen slope of d over time tells a constant offset from a
-drift. Classified as equal (within the mean-latency tolerance), constant offset, or drift, and
-explained in words a migration lead can act on.
+The offset is the difference of the two window means (exact: the window's edges are quiet).
+Its confidence interval and the classification come from *blocks* of consecutive periods
+(judge/blocks.py), whose boundary effect is a small share of the tolerance: the median block
+difference with a bootstrap CI, and a drift test (Theil–Sen slope whose CI excludes 0, and a
+change between the first and second half larger than the tolerance). Classified as equal
+(within the mean-latency tolerance), constant offset, or drift, and explained in words a
+migration lead can act on.
 """
 
 from __future__ import annotations
@@ -14,41 +16,29 @@ import pandas as pd
 from scipy import stats
 
 from cwparity.config import RunConfig
-from cwparity.judge.latency import boundary_shift, latency_tolerance
-from cwparity.results import CheckResult, Status
+from cwparity.judge.blocks import blocks
+from cwparity.judge.latency import latency_tolerance
+from cwparity.results import CheckResult, Status, Tolerance
 
 BOOTSTRAP_SAMPLES = 2000
 
 
-def per_period_means(periods: pd.DataFrame, route: str) -> pd.DataFrame:
-    """Per period where both sides saw requests: each side's mean, and their difference net of
-    what the period's boundary scrapes can explain (``excess_ms``, 0 when fully explained).
+def window_means_ms(periods: pd.DataFrame, route: str) -> tuple[float, float]:
+    """CloudWatch's and Prometheus's mean over all the route's periods (the window's means)."""
+    mine = periods[periods.route == route]
+    cw, prom = float(mine.cw_count.sum()), float(mine.prom_count.sum())
+    cw_ms = float(mine.cw_sum.sum()) / cw * 1000.0 if cw else np.nan
+    prom_ms = float(mine.prom_sum.sum()) / prom * 1000.0 if prom else np.nan
+    return cw_ms, prom_ms
 
-    Judging the net difference keeps exact data from ever looking biased, however few requests
-    a period holds; a real offset survives it almost whole on a busy route.
-    """
-    mine = periods[
-        (periods.route == route)
-        & (periods.cw_count > 0)
-        & (periods.prom_count > periods.prom_count_u)
-    ]
-    cw_ms = mine.cw_sum / mine.cw_count * 1000.0
-    prom_ms = mine.prom_sum / mine.prom_count * 1000.0
-    shift_ms = [
-        boundary_shift(row.prom_count, row.prom_count_u, row.prom_sum, row.prom_sum_u) * 1000.0
-        for row in mine.itertuples()
-    ]
-    diff = (prom_ms - cw_ms).to_numpy()
-    excess = np.sign(diff) * np.maximum(0.0, np.abs(diff) - np.asarray(shift_ms, dtype=float))
-    return pd.DataFrame(
-        {
-            "period_start": mine.period_start.to_numpy(),
-            "cw_ms": cw_ms.to_numpy(),
-            "prom_ms": prom_ms.to_numpy(),
-            "shift_ms": shift_ms,
-            "excess_ms": excess,
-        }
-    )
+
+def route_blocks(
+    periods: pd.DataFrame, route: str, config: RunConfig
+) -> tuple[pd.DataFrame, Tolerance]:
+    """The route's blocks, at the resolution its mean-latency tolerance asks for."""
+    cw_ms, _ = window_means_ms(periods, route)
+    tolerance = latency_tolerance((0.0 if np.isnan(cw_ms) else cw_ms) / 1000.0, 0.0, config)
+    return blocks(periods, route, tolerance.bound), tolerance
 
 
 def bootstrap_median_ci(
@@ -65,9 +55,9 @@ def classify(diffs: np.ndarray, times: np.ndarray, tolerance_ms: float, confiden
     median = float(np.median(diffs))
     low, high = bootstrap_median_ci(diffs, confidence)
     slope, _, slope_low, slope_high = stats.theilslopes(diffs, times, alpha=confidence)
-    span = float(times.max() - times.min()) if len(times) > 1 else 0.0
-    drifts = (slope_low > 0 or slope_high < 0) and abs(slope) * span > tolerance_ms
-    if drifts:
+    half = len(diffs) // 2
+    change = float(np.mean(diffs[-half:]) - np.mean(diffs[:half])) if half else 0.0
+    if (slope_low > 0 or slope_high < 0) and abs(change) > tolerance_ms:
         kind = "drift"
     elif abs(median) <= tolerance_ms:
         kind = "equal"
@@ -75,10 +65,10 @@ def classify(diffs: np.ndarray, times: np.ndarray, tolerance_ms: float, confiden
         kind = "constant offset"
     return {
         "classification": kind,
-        "offset_ms": median,
+        "block_median_ms": median,
         "ci_ms": [low, high],
         "slope_ms_per_s": float(slope),
-        "drift_over_window_ms": float(slope * span),
+        "change_ms": change,
         "tolerance_ms": tolerance_ms,
     }
 
@@ -108,47 +98,55 @@ def likely_cause(kind: str, offset_ms: float) -> str:
 
 def judge_bias(periods: pd.DataFrame, route: str, config: RunConfig) -> list[CheckResult]:
     section = config.tolerances.bias
-    means = per_period_means(periods, route)
+    found, tolerance = route_blocks(periods, route, config)
     check_id = f"bias[{route}]"
-    if len(means) < section.min_periods:
+    if len(found) < section.min_periods:
         return [
             CheckResult(
                 check_id,
                 "bias",
                 route,
                 Status.SKIP,
-                f"{len(means)} periods with data on both sides; bias needs {section.min_periods}",
+                f"{len(found)} blocks of periods resolve this route's boundaries to a quarter of the "
+                f"±{tolerance.bound:.3g} ms tolerance; bias needs {section.min_periods} "
+                "(more traffic, a longer window or a shorter scrape interval)",
             )
         ]
-    diffs = means.excess_ms.to_numpy(float)
-    times = means.period_start.map(lambda t: t.timestamp()).to_numpy(float)
-    tolerance = latency_tolerance(float(np.median(means.cw_ms)) / 1000.0, 0.0, config)
-    finding = classify(diffs, times, tolerance.bound, section.confidence)
-    kind, offset = finding["classification"], finding["offset_ms"]
-    higher = "Prometheus" if offset > 0 else "CloudWatch"
-    low, high = finding["ci_ms"]
-    summary = (
-        f"{kind}: {higher} higher by {abs(offset):.2f} ms (median of {len(diffs)} periods,"
-        f" {section.confidence:.0%} CI {low:.2f} to {high:.2f} ms)"
-    )
-    if kind == "drift":
-        summary += f", drifting {finding['drift_over_window_ms']:.2f} ms over the window"
+    times = found.start.map(lambda t: t.timestamp()).to_numpy(float)
+    finding = classify(found.diff_ms.to_numpy(float), times, tolerance.bound, section.confidence)
+    cw_ms, prom_ms = window_means_ms(periods, route)
+    offset = prom_ms - cw_ms
+    finding |= {"offset_ms": offset, "blocks": len(found), "cause": ""}
+    kind = finding["classification"]
     finding["cause"] = likely_cause(kind, offset)
-    status = Status.PASS if kind == "equal" else Status.FAIL
     return [
         CheckResult(
             check_id,
             "bias",
             route,
-            status,
-            f"{summary}; likely cause: {finding['cause']}",
+            Status.PASS if kind == "equal" else Status.FAIL,
+            f"{_summary(finding, confidence=section.confidence)}; likely cause: {finding['cause']}",
             observed={
                 "offset_ms": offset,
-                "ci_low_ms": low,
-                "ci_high_ms": high,
-                "periods": float(len(diffs)),
+                "ci_low_ms": finding["ci_ms"][0],
+                "ci_high_ms": finding["ci_ms"][1],
+                "blocks": float(len(found)),
             },
             tolerance=tolerance,
             details={"finding": finding},
         )
     ]
+
+
+def _summary(finding: dict, confidence: float) -> str:
+    offset, (low, high) = finding["offset_ms"], finding["ci_ms"]
+    higher = "Prometheus" if offset > 0 else "CloudWatch"
+    gap = f"{higher} higher by {abs(offset):.2f} ms" if abs(offset) >= 0.005 else "no offset"
+    text = (
+        f"{finding['classification']}: {gap} over the window (median of "
+        f"{finding['blocks']} blocks {finding['block_median_ms']:+.2f} ms, "
+        f"{confidence:.0%} CI {low:+.2f} to {high:+.2f} ms)"
+    )
+    if finding["classification"] == "drift":
+        text += f", changing {finding['change_ms']:+.2f} ms from the first half to the second"
+    return text

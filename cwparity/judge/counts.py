@@ -26,22 +26,22 @@ def judge_counts(
     total = aligned.totals.loc[route]
     checks = [_backends_window(route, total, config)]
     if config.load.enabled and truth is not None:
-        checks.append(_against_truth(route, "cloudwatch", total.cw_count, 0.0, truth, config))
+        checks.append(against_truth(route, "cloudwatch", total.cw_count, 0.0, truth, config))
         checks.append(
-            _against_truth(route, "prometheus", total.prom_count, total.prom_count_u, truth, config)
+            against_truth(route, "prometheus", total.prom_count, total.prom_count_u, truth, config)
         )
     periods = aligned.periods[aligned.periods.route == route]
     checks += [_backends_period(route, row, config) for row in periods.itertuples()]
     return checks
 
 
-def _tolerance(derived: float, why: str, config: RunConfig, key: str) -> Tolerance:
+def count_tolerance(derived: float, why: str, config: RunConfig, key: str) -> Tolerance:
     section = config.tolerances.count
     slack = float(getattr(section, key))
     return combined(derived, why, slack, configured_origin(section, key), "requests", key)
 
 
-def _within(
+def within(
     check_id: str,
     route: str,
     scope: str,
@@ -85,9 +85,9 @@ def _within(
 
 
 def _backends_window(route: str, total, config: RunConfig) -> CheckResult:
-    tolerance = _tolerance(float(total.prom_count_u), STRADDLE, config, "window_slack")
+    tolerance = count_tolerance(float(total.prom_count_u), STRADDLE, config, "window_slack")
     observed = {"cloudwatch": float(total.cw_count), "prometheus": float(total.prom_count)}
-    return _within(
+    return within(
         f"count[{route}]",
         route,
         "window",
@@ -100,14 +100,14 @@ def _backends_window(route: str, total, config: RunConfig) -> CheckResult:
     )
 
 
-def _against_truth(
+def against_truth(
     route: str, side: str, seen: float, derived: float, truth: RouteTruth, config: RunConfig
 ) -> CheckResult:
     why = f"{STRADDLE}; {truth.failures} {NO_ANSWER}" if derived else NO_ANSWER
-    tolerance = _tolerance(float(derived) + truth.failures, why, config, "window_slack")
+    tolerance = count_tolerance(float(derived) + truth.failures, why, config, "window_slack")
     name = "CloudWatch" if side == "cloudwatch" else "Prometheus"
     observed = {"locust": float(truth.answered), side: float(seen)}
-    return _within(
+    return within(
         f"count.{side}[{route}]",
         route,
         "window",
@@ -123,9 +123,9 @@ def _against_truth(
 
 def _backends_period(route: str, row, config: RunConfig) -> CheckResult:
     label = period_label(row.period_start)
-    tolerance = _tolerance(float(row.prom_count_u), STRADDLE, config, "slack")
+    tolerance = count_tolerance(float(row.prom_count_u), STRADDLE, config, "slack")
     observed = {"cloudwatch": float(row.cw_count), "prometheus": float(row.prom_count)}
-    return _within(
+    return within(
         f"count[{route}]@{label}",
         route,
         label,

@@ -129,8 +129,20 @@ class EmbeddedStack:
             update={"url": self.prometheus_url, "scrape_interval": self.spec.scrape_interval}
         )
         app = config.app.model_copy(update={"base_url": self.app_url})
-        return config.model_copy(
-            update={"cloudwatch": cloudwatch, "prometheus": prometheus, "app": app}
+        update = {"cloudwatch": cloudwatch, "prometheus": prometheus, "app": app}
+        if config.targets is not None:
+            update["targets"] = self._side_by_side_targets(config)
+        return config.model_copy(update=update)
+
+    def _side_by_side_targets(self, config: RunConfig):
+        """Side by side: the app Prometheus does not scrape is the CloudWatch side."""
+        assert config.targets is not None
+        by_side = {"prometheus" if app.spec.scraped else "cloudwatch": app.url for app in self.apps}
+        return config.targets.model_copy(
+            update={
+                side: getattr(config.targets, side).model_copy(update={"base_url": url})
+                for side, url in by_side.items()
+            }
         )
 
     def close(self) -> None:

@@ -38,8 +38,8 @@ def dual_stack(moto_credentials, tmp_path_factory) -> Iterator[EmbeddedStack]:
         yield stack
 
 
-def demo_config(stack: EmbeddedStack, **load) -> RunConfig:
-    config = stack.configure(load_config(DEMO_CONFIG))
+def demo_config(stack: EmbeddedStack, path: Path = DEMO_CONFIG, **load) -> RunConfig:
+    config = stack.configure(load_config(path))
     # 5 s periods (a high-resolution period CloudWatch also serves) give a short load enough
     # periods for the bias and distribution checks
     return config.model_copy(

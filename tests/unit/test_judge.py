@@ -42,6 +42,10 @@ def aligned(cw_count=100.0, prom_count=100.0, count_u=0.0, cw_sum=1.0, prom_sum=
                 "prom_count_u": count_u,
                 "prom_sum": prom_sum,
                 "prom_sum_u": sum_u,
+                "prom_count_u_start": count_u / 2,
+                "prom_count_u_end": count_u / 2,
+                "prom_sum_u_start": sum_u / 2,
+                "prom_sum_u_end": sum_u / 2,
             }
         ]
     )
