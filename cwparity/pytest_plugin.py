@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from cwparity.comparison import explain as explain_comparison
 from cwparity.errors import HarnessError
 from cwparity.results import CheckResult, Status
 
@@ -100,6 +101,7 @@ class ParitySession:
             "load_stats": list(truth.locust_stats) if truth else [],
             "truth": truth.to_dict() if truth else None,
             "periods": self.periods,
+            "comparison": explain_comparison(self.config),
             "meta": self.plan.meta,
         }
 

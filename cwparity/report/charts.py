@@ -338,8 +338,12 @@ def route_charts(document: dict[str, Any]) -> list[dict[str, Any]]:
     routes: dict[str, list[dict[str, Any]]] = {}
     for row in periods:
         routes.setdefault(str(row.get("route")), []).append(row)
+    skipped = _not_compared(run)
     result = []
     for route, rows in routes.items():
+        if route in skipped:
+            result.append({"route": route, "charts": [], "note": skipped[route]})
+            continue
         rows = sorted(rows, key=lambda r: str(r.get("period_start")))
         instants = [_instant(r.get("period_start")) for r in rows]
         counts = [index.get(("count", route, t)) if t else None for t in instants]
@@ -350,3 +354,14 @@ def route_charts(document: dict[str, Any]) -> list[dict[str, Any]]:
         charts += [client] if client else []
         result.append({"route": route, "charts": [layout(c) for c in charts]})
     return result
+
+
+def _not_compared(run: dict[str, Any]) -> dict[str, str]:
+    """Routes the run did not compare (side by side, one side only): no charts, the reason."""
+    comparison = run.get("comparison") if isinstance(run.get("comparison"), dict) else {}
+    routes = comparison.get("routes") if isinstance(comparison.get("routes"), list) else []
+    return {
+        str(r.get("route")): f"Not compared: {r.get('why', '')}."
+        for r in routes
+        if isinstance(r, dict) and r.get("compared") is False
+    }

@@ -124,6 +124,7 @@ def context(document: dict[str, Any], history: list[dict[str, Any]] | None, run_
         "sections": sections,
         "findings": findings(sections["all"], run),
         "routes": route_charts(document),
+        "comparison": run.get("comparison") if isinstance(run.get("comparison"), dict) else None,
         "load": config.get("load") if isinstance(config.get("load"), dict) else None,
         "truth": run.get("truth") if isinstance(run.get("truth"), dict) else None,
         "truth_rows": truth_rows(run.get("truth")),
