@@ -242,7 +242,7 @@ def mean_latency_distributions(aligned: Aligned, route: str, config: RunConfig) 
         reason,
         observed={"cloudwatch_ms": cw_ms, "prometheus_ms": prom_ms, "difference_ms": difference},
         tolerance=tolerance,
-        details={"mode": MODE, "periods": len(means)},
+        details={"mode": MODE, "blocks": len(means)},
     )
 
 

@@ -51,6 +51,12 @@ def test_clean_side_by_side_compares_root_and_explains_long_request(two_apps, tm
     assert "404" in not_compared.reason
     assert not any(c.status is Status.FAIL for c in checks.values())
     assert document["verdict"] == "pass"
+    # the report says in plain words what was compared with what, and why not /long-request
+    comparison = document["run"]["comparison"]
+    assert comparison["mode"] == "side by side"
+    report = (tmp_path / "clean" / "report.html").read_text()
+    assert "What was compared" in report
+    assert "only the Prometheus app serves it" in report
 
 
 def test_new_app_20ms_slower_fails_latency_and_names_the_offset(two_apps, tmp_path):
