@@ -113,14 +113,19 @@ def _boundaries(window: Window) -> np.ndarray:
     return window.start.timestamp() + window.period * np.arange(count + 1, dtype=float)
 
 
+def by_route(samples: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Samples split by route ("METHOD path") once: a filter per route would scan them all."""
+    if samples.empty:
+        return {}
+    keys = samples["method"] + " " + samples["path"]
+    return {str(route): part for route, part in samples.groupby(keys, sort=False)}
+
+
 def _prometheus_route(
-    count: pd.DataFrame, sums: pd.DataFrame, route: str, points: np.ndarray, sampling: Sampling
+    count: pd.DataFrame, sums: pd.DataFrame, points: np.ndarray, sampling: Sampling
 ) -> dict[str, np.ndarray]:
-    method, path = route.split(" ", 1)
-    pick_count = count[(count.path == path) & (count.method == method)]
-    pick_sum = sums[(sums.path == path) & (sums.method == method)]
-    at_count, u_count = route_counter(pick_count, points, sampling)
-    at_sum, u_sum = route_counter(pick_sum, points, sampling)
+    at_count, u_count = route_counter(count, points, sampling)
+    at_sum, u_sum = route_counter(sums, points, sampling)
     return {"count": at_count, "count_u": u_count, "sum": at_sum, "sum_u": u_sum}
 
 
@@ -152,8 +157,10 @@ def align(
     starts = pd.DatetimeIndex(window.period_starts())
     wide = _cloudwatch_wide(cloudwatch, routes, window)
     period_rows, total_rows = [], []
+    counts, sums = by_route(prom_count), by_route(prom_sum)
+    empty = prom_count.iloc[0:0]
     for route in routes:
-        prom = _prometheus_route(prom_count, prom_sum, route, points, sampling)
+        prom = _prometheus_route(counts.get(route, empty), sums.get(route, empty), points, sampling)
         cw = wide.loc[route]
         period = pd.DataFrame(
             {
@@ -211,10 +218,11 @@ def bucket_increases(
     rows: list[tuple] = []
     if buckets.empty:
         return pd.DataFrame(rows, columns=BUCKET_COLUMNS)
+    split = by_route(buckets)
     for route in routes:
-        method, path = route.split(" ", 1)
-        mine = buckets[(buckets.path == path) & (buckets.method == method)]
-        for le, samples in mine.groupby("le", sort=False):
+        if route not in split:
+            continue
+        for le, samples in split[route].groupby("le", sort=False):
             at, u = route_counter(samples, points, sampling)
             bound = _le_value(str(le))
             for i, start in enumerate(starts):

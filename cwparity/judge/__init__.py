@@ -38,29 +38,43 @@ def judge_run(
 ) -> list[CheckResult]:
     """Every parity check for every mapped route, whole window first, then per period."""
     checks: list[CheckResult] = []
+    periods = dict(tuple(aligned.periods.groupby("route", sort=False)))
+    buckets = (
+        dict(tuple(percentiles.buckets.groupby("route", sort=False)))
+        if percentiles is not None and not percentiles.buckets.empty
+        else {}
+    )
     for route in config.routes:
         judged = config.for_route(route.key)
+        # each route's judges see its own periods only: filtering all of them per route is
+        # quadratic in the number of routes
+        mine = Aligned(
+            aligned.window, periods.get(route.key, aligned.periods.iloc[0:0]), aligned.totals
+        )
         if judged.side_by_side:
-            checks += judge_route_side_by_side(aligned, route, truth, judged)
+            checks += judge_route_side_by_side(mine, route, truth, judged)
             route_truth = (
                 truth.for_route(route.key, judged.target_url("prometheus")) if truth else None
             )
             compared = len(route.sides) == 2
         else:
             route_truth = truth.for_route(route.key) if truth else None
-            checks += judge_counts(aligned, route.key, route_truth, judged)
-            checks += judge_mean_latency(aligned, route.key, judged)
-            checks += judge_bias(aligned.periods, route.key, judged)
-            checks += judge_distribution(aligned.periods, route.key, judged)
+            checks += judge_counts(mine, route.key, route_truth, judged)
+            checks += judge_mean_latency(mine, route.key, judged)
+            checks += judge_bias(mine.periods, route.key, judged)
+            checks += judge_distribution(mine.periods, route.key, judged)
             compared = True
+        route_buckets = (
+            buckets.get(route.key, percentiles.buckets.iloc[0:0]) if percentiles else None
+        )
         if percentiles is not None and compared:
             checks += judge_cloudwatch_percentiles(
-                percentiles.buckets,
+                route_buckets,
                 percentiles.cloudwatch,
                 percentiles.unavailable,
                 route.key,
                 judged,
             )
         if percentiles is not None and "prometheus" in route.sides:
-            checks += judge_client_percentiles(percentiles.buckets, route_truth, route.key)
+            checks += judge_client_percentiles(route_buckets, route_truth, route.key)
     return checks

@@ -19,30 +19,40 @@ from cwparity.judge.latency import boundary_shift
 RESOLUTION = 0.25
 
 
-def _block(rows: pd.DataFrame) -> dict:
-    first, last = rows.iloc[0], rows.iloc[-1]
-    count, total = float(rows.prom_count.sum()), float(rows.prom_sum.sum())
-    count_u = float(first.prom_count_u_start + last.prom_count_u_end)
-    sum_u = float(first.prom_sum_u_start + last.prom_sum_u_end)
-    cw_count, cw_sum = float(rows.cw_count.sum()), float(rows.cw_sum.sum())
-    shift = boundary_shift(count, count_u, total, sum_u) * 1000.0
+_SUMMED = ("cw_count", "cw_sum", "prom_count", "prom_sum")
+
+
+def _block(
+    sums: dict[str, np.ndarray], edges: dict[str, np.ndarray], begin: int, end: int, start
+) -> dict:
+    """Periods begin..end (inclusive) as one block, from prefix sums: O(1) per candidate."""
+    total = {name: float(sums[name][end + 1] - sums[name][begin]) for name in _SUMMED}
+    count_u = float(edges["prom_count_u_start"][begin] + edges["prom_count_u_end"][end])
+    sum_u = float(edges["prom_sum_u_start"][begin] + edges["prom_sum_u_end"][end])
+    count, cw_count = total["prom_count"], total["cw_count"]
     return {
-        "start": first.period_start,
-        "periods": len(rows),
-        "cw_ms": cw_sum / cw_count * 1000.0 if cw_count else np.nan,
-        "prom_ms": total / count * 1000.0 if count > count_u else np.nan,
-        "shift_ms": shift,
+        "start": start,
+        "periods": end - begin + 1,
+        "cw_ms": total["cw_sum"] / cw_count * 1000.0 if cw_count else np.nan,
+        "prom_ms": total["prom_sum"] / count * 1000.0 if count > count_u else np.nan,
+        "shift_ms": boundary_shift(count, count_u, total["prom_sum"], sum_u) * 1000.0,
         "requests": cw_count,
     }
 
 
 def blocks(periods: pd.DataFrame, route: str, tolerance_ms: float) -> pd.DataFrame:
     """The route's periods merged into blocks within the resolution; unusable tails dropped."""
-    mine = periods[periods.route == route].sort_values("period_start").reset_index(drop=True)
+    mine = periods[periods.route == route].sort_values("period_start")
+    sums = {n: np.concatenate([[0.0], np.cumsum(mine[n].to_numpy(float))]) for n in _SUMMED}
+    edges = {
+        n: mine[n].to_numpy(float)
+        for n in ("prom_count_u_start", "prom_count_u_end", "prom_sum_u_start", "prom_sum_u_end")
+    }
+    starts = list(mine.period_start)
     limit = RESOLUTION * tolerance_ms
     found, begin = [], 0
     for end in range(len(mine)):
-        candidate = _block(mine.iloc[begin : end + 1])
+        candidate = _block(sums, edges, begin, end, starts[begin])
         if candidate["requests"] and candidate["shift_ms"] <= limit:
             found.append(candidate)
             begin = end + 1
