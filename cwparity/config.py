@@ -207,7 +207,7 @@ class Route(_Strict):
     #: overrides of the run's tolerances for this route only (only the keys given)
     tolerances: Tolerances | None = None
     #: side by side: which deployments serve this route (only routes on both are compared)
-    sides: list[Side] = Field(default_factory=lambda: ["cloudwatch", "prometheus"], min_length=1)
+    sides: list[Side] = Field(default_factory=lambda: list(SIDES), min_length=1)
 
     @field_validator("method")
     @classmethod

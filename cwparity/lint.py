@@ -23,7 +23,9 @@ are not checked against the scrape interval (their resolution is the subquery st
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import promql_parser as pp
 
@@ -96,7 +98,7 @@ class Finding:
 # --- the AST: small helpers over promql-parser's node types ----------------------------------
 
 
-def _children(node: object) -> list[object]:
+def _children(node: object) -> list[Any]:
     if isinstance(node, pp.BinaryExpr):
         return [node.lhs, node.rhs]
     if isinstance(node, pp.AggregateExpr):
@@ -185,7 +187,7 @@ def _touches_histogram(selectors: list[pp.VectorSelector], context: LintContext)
     return any(_split_name(_metric_name(s))[0] == context.histogram for s in selectors)
 
 
-def suggested_ratio(base: str, context: LintContext, matchers: list[pp.Matcher] = ()) -> str:
+def suggested_ratio(base: str, context: LintContext, matchers: Sequence[pp.Matcher] = ()) -> str:
     """The per-period mean latency, as CloudWatch's Average computes it per Endpoint and Method."""
     kept = [m for m in matchers if m.name not in (STATUS_LABEL, "__name__")]
     by = f"sum by ({context.path_label}, {context.method_label})"
@@ -357,7 +359,7 @@ def _scale(expr: object) -> float:
             continue
         left, right, op = _number(node.lhs), _number(node.rhs), str(node.op)
         if op == "*" and (left is None) != (right is None):
-            factor *= left if left is not None else right
+            factor *= left if left is not None else right  # type: ignore[operator]
         elif op == "/" and right and left is None:
             factor /= right
     return factor

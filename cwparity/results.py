@@ -5,7 +5,7 @@ The HTML report, JUnit XML and results.json are all views of these values.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -51,7 +51,7 @@ class CheckResult:
     status: Status
     reason: str
     scope: str = "window"
-    observed: dict[str, float | None] = field(default_factory=dict)
+    observed: Mapping[str, float | None] = field(default_factory=dict)
     tolerance: Tolerance | None = None
     details: dict[str, Any] = field(default_factory=dict)
 

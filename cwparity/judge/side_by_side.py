@@ -15,7 +15,7 @@ import numpy as np
 from scipy import stats
 
 from cwparity.align import Aligned
-from cwparity.config import Route, RunConfig, Side
+from cwparity.config import SIDES, Route, RunConfig, Side
 from cwparity.judge.bias import judge_bias, route_blocks
 from cwparity.judge.counts import against_truth, count_tolerance, within
 from cwparity.judge.distribution import judge_distribution
@@ -32,7 +32,7 @@ def truths_for(
 ) -> dict[Side, RouteTruth | None]:
     if truth is None:
         return {"cloudwatch": None, "prometheus": None}
-    return {side: truth.for_route(route, config.target_url(side)) for side in NAMES}  # type: ignore[misc]
+    return {side: truth.for_route(route, config.target_url(side)) for side in SIDES}
 
 
 def judge_route_side_by_side(

@@ -339,7 +339,7 @@ def route_charts(document: dict[str, Any]) -> list[dict[str, Any]]:
     for row in periods:
         routes.setdefault(str(row.get("route")), []).append(row)
     skipped = _not_compared(run)
-    result = []
+    result: list[dict[str, Any]] = []
     for route, rows in routes.items():
         if route in skipped:
             result.append({"route": route, "charts": [], "note": skipped[route]})
@@ -358,10 +358,10 @@ def route_charts(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _not_compared(run: dict[str, Any]) -> dict[str, str]:
     """Routes the run did not compare (side by side, one side only): no charts, the reason."""
-    comparison = run.get("comparison") if isinstance(run.get("comparison"), dict) else {}
-    routes = comparison.get("routes") if isinstance(comparison.get("routes"), list) else []
+    comparison = run.get("comparison")
+    routes = comparison.get("routes") if isinstance(comparison, dict) else None
     return {
         str(r.get("route")): f"Not compared: {r.get('why', '')}."
-        for r in routes
+        for r in routes or []
         if isinstance(r, dict) and r.get("compared") is False
     }
