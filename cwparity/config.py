@@ -236,6 +236,9 @@ class LoadConfig(_Strict):
     wait_max: Duration = 0.2
     stop_timeout: Duration = 10.0
     max_requests: int | None = Field(default=None, ge=1)
+    #: false when other traffic reaches the app during the run: backends must then count at
+    #: least what Locust sent, not exactly
+    exclusive: bool = True
 
 
 class WindowConfig(_Strict):

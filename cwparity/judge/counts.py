@@ -107,6 +107,8 @@ def against_truth(
     tolerance = count_tolerance(float(derived) + truth.failures, why, config, "window_slack")
     name = "CloudWatch" if side == "cloudwatch" else "Prometheus"
     observed = {"locust": float(truth.answered), side: float(seen)}
+    if not config.load.exclusive:
+        return at_least(route, side, name, seen, truth, tolerance, observed)
     return within(
         f"count.{side}[{route}]",
         route,
@@ -118,6 +120,36 @@ def against_truth(
         float(truth.answered),
         tolerance,
         kind="count_truth",
+    )
+
+
+def at_least(
+    route: str,
+    side: str,
+    name: str,
+    seen: float,
+    truth: RouteTruth,
+    tolerance: Tolerance,
+    observed: dict,
+) -> CheckResult:
+    """Other traffic shares the app (load.exclusive false): a backend must count at least
+    what Locust got answers for; more is other traffic, fewer is loss."""
+    missing = truth.answered - seen
+    passed = missing <= tolerance.bound + 1e-9
+    reason = (
+        f"{name} counted {seen:g}, at least the {truth.answered} Locust requests answered"
+        if passed
+        else f"{name} counted {missing:g} fewer requests than Locust sent it ({seen:g} < "
+        f"{truth.answered}), beyond ±{tolerance.bound:g}, although other traffic may add to it"
+    )
+    return CheckResult(
+        f"count.{side}[{route}]",
+        "count_truth",
+        route,
+        Status.PASS if passed else Status.FAIL,
+        reason + " (load.exclusive is false: other traffic is allowed)",
+        observed={**observed, "difference": seen - truth.answered},
+        tolerance=tolerance,
     )
 
 

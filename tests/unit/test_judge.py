@@ -141,3 +141,15 @@ def test_no_requests_means_skip_not_pass():
         judge_run(aligned(cw_count=0.0, prom_count=0.0, cw_sum=0.0, prom_sum=0.0), truth(0), CONFIG)
     )
     assert checks["mean_latency[GET /]"].status is Status.SKIP
+
+
+def test_shared_app_needs_at_least_what_locust_sent():
+    config = parse_config({"routes": [{"path": "/"}], "load": {"exclusive": False}})
+    more = by_id(judge_run(aligned(cw_count=130.0, prom_count=130.0), truth(100), config))
+    assert more["count.cloudwatch[GET /]"].status is Status.PASS
+    assert "other traffic is allowed" in more["count.cloudwatch[GET /]"].reason
+    fewer = by_id(judge_run(aligned(cw_count=99.0, prom_count=99.0), truth(100), config))
+    assert fewer["count.cloudwatch[GET /]"].status is Status.FAIL
+    # the same surplus with an exclusive load is a failure
+    exclusive = by_id(judge_run(aligned(cw_count=130.0, prom_count=130.0), truth(100), CONFIG))
+    assert exclusive["count.cloudwatch[GET /]"].status is Status.FAIL
