@@ -73,12 +73,16 @@ def _dispatch(args: argparse.Namespace):
     if args.command == "report":
         return flows.rerender(args.run_dir)
     from cwparity.config import load_config
+    from cwparity.lint import lint_checks
 
     config = load_config(args.config)
     print(
         f"{args.config}: OK, {len(config.routes)} routes: "
         + ", ".join(route.key for route in config.routes)
     )
+    # PromQL lint needs no server: the scrape interval comes from the config when it is set
+    for check in lint_checks(config, config.prometheus.scrape_interval):
+        print(f"  {check.status.value.upper():5} {check.id}: {check.reason}")
     return None
 
 

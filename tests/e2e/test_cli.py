@@ -104,3 +104,15 @@ def test_no_load_needs_a_window(tmp_path):
     config.write_text("name: x\n")
     done = cwparity("run", "--config", str(config), "--no-load", "--out", str(tmp_path))
     assert done.returncode == 2
+
+
+def test_validate_lists_routes_and_lints_the_guides_dashboard_query():
+    done = cwparity(
+        "validate",
+        "--config",
+        "fixtures/configs/guide-linode.yaml",
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr
+    assert "OK, 2 routes: GET /, GET /long-request" in done.stdout
+    assert "WARN  lint.cumulative_ratio[guide-dashboard-latency]" in done.stdout
