@@ -87,7 +87,7 @@ def check_binary(host: Any, path: str) -> CheckResult:
     version = first_line(answer.stdout or answer.stderr)
     if answer.rc != 0 or "version" not in version:
         return result(cid, KIND, path, False, f"{path} --version failed: {version[:120]}")
-    return result(cid, KIND, path, True, version, details={"version": version})
+    return result(cid, KIND, path, True, version)
 
 
 def check_unit(host: Any, hosts: HostsConfig) -> CheckResult:
