@@ -158,6 +158,23 @@ def parity_session(request: pytest.FixtureRequest) -> ParitySession:
     return session
 
 
+@pytest.fixture(scope="session")
+def monitoring_host(parity_session: ParitySession) -> Any:
+    """The testinfra host of ``hosts.host``, connected once for every host and security suite.
+
+    Skips when host checks are off; when the host cannot be reached, records one ERROR and fails.
+    """
+    from cwparity.hosts.common import connect, unreachable
+
+    if not parity_session.config.hosts.enabled:
+        pytest.skip("host checks are off (hosts.enabled: false in the run's config)")
+    try:
+        return connect(parity_session.config.hosts)
+    except HarnessError as err:
+        parity_session.record(unreachable("host.connect", "host", err))
+        pytest.fail(str(err), pytrace=False)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     parity = active_session(session.config)
     if parity is None:

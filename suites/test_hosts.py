@@ -6,8 +6,7 @@ Skipped unless the run's config says ``hosts.enabled: true``.
 
 import pytest
 
-from cwparity.errors import HarnessError
-from cwparity.hosts.common import connect, select, unreachable
+from cwparity.hosts.common import select
 from cwparity.hosts.prometheus_host import prometheus_checks
 from cwparity.pytest_plugin import assert_checks
 
@@ -15,16 +14,8 @@ pytestmark = pytest.mark.host
 
 
 @pytest.fixture(scope="module")
-def host_checks(parity_session):
-    config = parity_session.config
-    if not config.hosts.enabled:
-        pytest.skip("host checks are off (hosts.enabled: false in the run's config)")
-    try:
-        host = connect(config.hosts)
-    except HarnessError as err:
-        parity_session.record(unreachable("host.connect", "host", err))
-        pytest.fail(str(err), pytrace=False)
-    return prometheus_checks(config, host)
+def host_checks(parity_session, monitoring_host):
+    return prometheus_checks(parity_session.config, monitoring_host)
 
 
 def judge(parity_session, checks, prefix):

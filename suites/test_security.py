@@ -7,8 +7,7 @@ reported as a warning (WARN, reason ``warning: ...``) instead of failing the run
 
 import pytest
 
-from cwparity.errors import HarnessError
-from cwparity.hosts.common import connect, select, unreachable
+from cwparity.hosts.common import select
 from cwparity.hosts.prometheus_host import probe
 from cwparity.hosts.security import grafana_security_checks, prometheus_security_checks
 from cwparity.pytest_plugin import assert_checks
@@ -17,17 +16,9 @@ pytestmark = pytest.mark.security
 
 
 @pytest.fixture(scope="module")
-def prometheus_checks(parity_session):
-    config = parity_session.config
-    if not config.hosts.enabled:
-        pytest.skip("Prometheus security checks are off (hosts.enabled: false)")
-    try:
-        host = connect(config.hosts)
-    except HarnessError as err:
-        parity_session.record(unreachable("security.connect", "security", err))
-        pytest.fail(str(err), pytrace=False)
-    live, layout = probe(config, host)
-    return prometheus_security_checks(config, host, live, layout.promtool)
+def prometheus_checks(parity_session, monitoring_host):
+    live, layout = probe(parity_session.config, monitoring_host)
+    return prometheus_security_checks(parity_session.config, monitoring_host, live, layout.promtool)
 
 
 @pytest.fixture(scope="module")

@@ -179,41 +179,43 @@ def count_chart(route: str, rows: list[dict[str, Any]], checks: list, slack: flo
     land in it). Without a check, the bound is the derived ``prom_count_u`` + ``slack``."""
     cw = [_num(r.get("cw_count")) for r in rows]
     prom = [_num(r.get("prom_count")) for r in rows]
-    bands: list[tuple[float, float] | None] = []
-    for row, value, check in zip(rows, prom, checks, strict=True):
+    bounds = []
+    for row, check in zip(rows, checks, strict=True):
         bound = _bound(check)
         if bound is None and _num(row.get("prom_count_u")) is not None:
             bound = float(row["prom_count_u"]) + slack
-        bands.append(
-            None if value is None or bound is None else (max(0.0, value - bound), value + bound)
-        )
+        bounds.append(bound)
     return Chart(
         title=f"Requests per period — {route}",
         unit="requests",
         labels=[_label(r.get("period_start")) for r in rows],
         series=[Series("CloudWatch", "cw", cw), Series("Prometheus", "prom", prom)],
-        bands=bands,
+        bands=_bands(prom, bounds),
         band_note="box: Prometheus ± the period's bound (CloudWatch must fall inside)",
         failed=_failed(checks),
     )
+
+
+def _bands(
+    centres: list[float | None], bounds: list[float | None]
+) -> list[tuple[float, float] | None]:
+    """A tolerance box around each centre value, where both are known (never below zero)."""
+    return [
+        None if centre is None or bound is None else (max(0.0, centre - bound), centre + bound)
+        for centre, bound in zip(centres, bounds, strict=True)
+    ]
 
 
 def latency_chart(route: str, rows: list[dict[str, Any]], checks: list) -> Chart:
     """Mean latency per period (Δsum / Δcount); the box is CloudWatch's mean ± the check's bound."""
     cw = [_ratio_ms(r.get("cw_sum"), r.get("cw_count")) for r in rows]
     prom = [_ratio_ms(r.get("prom_sum"), r.get("prom_count")) for r in rows]
-    bands: list[tuple[float, float] | None] = []
-    for value, check in zip(cw, checks, strict=True):
-        bound = _bound(check)
-        bands.append(
-            None if value is None or bound is None else (max(0.0, value - bound), value + bound)
-        )
     return Chart(
         title=f"Mean latency per period — {route}",
         unit="ms",
         labels=[_label(r.get("period_start")) for r in rows],
         series=[Series("CloudWatch", "cw", cw), Series("Prometheus", "prom", prom)],
-        bands=bands,
+        bands=_bands(cw, [_bound(check) for check in checks]),
         band_note="box: CloudWatch mean ± the mean-latency tolerance (Prometheus must fall inside)",
         failed=_failed(checks),
     )
