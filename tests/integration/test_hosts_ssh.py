@@ -486,3 +486,27 @@ def test_grafana_port_listens_and_its_service_is_skipped_without_systemd(guide_h
     assert checks["grafana.listen[3000]"].status is Status.PASS
     wrong = check_listening(host, 3001, "grafana")
     assert wrong.status is Status.FAIL and wrong.reason == "nothing listens on TCP 3001"
+
+
+def test_the_guide_host_passes_through_an_ansible_inventory(guide_host):
+    """The way Ansible users already name hosts: ``ansible://NAME?ansible_inventory=FILE``."""
+    pytest.importorskip(
+        "ansible", reason="ansible-core is not installed (pip install ansible-core)"
+    )
+    inventory = guide_host.tmp / "inventory.ini"
+    inventory.write_text(
+        "[monitoring]\n"
+        f"monitoring-server ansible_host={guide_host.address} ansible_user=root "
+        f"ansible_ssh_private_key_file={guide_host.key} "
+        f"ansible_ssh_common_args='-F {guide_host.ssh_config}'\n"
+    )
+    config = guide_host.config(
+        host=f"ansible://monitoring-server?ansible_inventory={inventory}",
+        ssh_config=None,
+        ssh_identity_file=None,
+    )
+    checks = by_id(prometheus_checks(config, connect(config.hosts)))
+    assert checks["host.user[prometheus]"].status is Status.PASS
+    assert checks["host.config_valid[/etc/prometheus/prometheus.yml]"].status is Status.PASS
+    assert checks["host.target[flask_app]"].status is Status.PASS
+    assert not [c.reason for c in checks.values() if c.status in (Status.FAIL, Status.ERROR)]
