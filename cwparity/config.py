@@ -314,7 +314,7 @@ class RunConfig(_Strict):
     def redacted(self) -> dict[str, Any]:
         """The config as plain data with every secret masked: safe for logs and reports."""
         data = self.model_dump(mode="json")
-        return _mask_secrets(data)
+        return redact(data)
 
     def digest(self) -> str:
         """A short fingerprint of the (redacted) config, shown in the report."""
@@ -397,11 +397,12 @@ def _mask_value(location: list[str], value: Any) -> Any:
     return "***" if any(word in location[-1] for word in _SECRET_KEYS) else value
 
 
-def _mask_secrets(data: Any, key: str = "") -> Any:
+def redact(data: Any, key: str = "") -> Any:
+    """Plain data with secret-named values masked and credentials in every URL redacted."""
     if isinstance(data, dict):
-        return {k: _mask_secrets(v, k) for k, v in data.items()}
+        return {k: redact(v, k) for k, v in data.items()}
     if isinstance(data, list):
-        return [_mask_secrets(v, key) for v in data]
+        return [redact(v, key) for v in data]
     if isinstance(data, str):
         if any(word in key for word in _SECRET_KEYS) and not key.endswith("_env"):
             return "***"

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from cwparity.comparison import explain as explain_comparison
+from cwparity.config import redact
 from cwparity.errors import HarnessError
 from cwparity.results import CheckResult, Status
 
@@ -86,6 +87,11 @@ class ParitySession:
         return write_all(self.run_dir, document)
 
     def run_summary(self) -> dict[str, Any]:
+        """The run's record for the report, with every secret masked (targets, Locust names
+        and meta can hold a URL with credentials in it, not only the config)."""
+        return redact(self._summary())
+
+    def _summary(self) -> dict[str, Any]:
         truth = self.plan.truth
         return {
             "name": self.config.name,

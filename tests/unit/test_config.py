@@ -102,3 +102,17 @@ def test_digest_is_stable_and_hides_secrets():
     b = parse_config({"prometheus": {"bearer_token": "two"}})
     assert a.digest() == b.digest()
     assert a.digest() != parse_config({"name": "other"}).digest()
+
+
+def test_redact_masks_urls_and_secret_keys_anywhere_in_a_record():
+    from cwparity.config import redact
+
+    record = {
+        "truth": {"routes": [{"target": "http://ops:hunter2@app:8080", "route": "GET /"}]},
+        "load_stats": [{"name": "GET / @ https://u:p4ss@new:8080"}],
+        "meta": {"grafana_password": "admin", "password_env": "GRAFANA_PASSWORD"},
+    }
+    text = str(redact(record))
+    for secret in ("hunter2", "p4ss", "'admin'"):
+        assert secret not in text
+    assert "http://***@app:8080" in text and "GRAFANA_PASSWORD" in text
