@@ -21,6 +21,7 @@ from cwparity.align import Aligned, Sampling, align, bucket_increases
 from cwparity.config import RunConfig, load_config
 from cwparity.errors import HarnessError, SourceError
 from cwparity.judge import PercentileInputs, judge_run
+from cwparity.judge.resolution import period_findings
 from cwparity.lint import lint_checks
 from cwparity.results import CheckResult, Status
 from cwparity.settle import settle, wait_until
@@ -87,8 +88,22 @@ def connect(config: RunConfig) -> Sources:
         "cwparity": __version__,
         "prometheus": str(info.get("version", "?")),
         "cloudwatch_endpoint": cloudwatch.describe_endpoint(client),
+        **client_versions(),
     }
     return Sources(client, prometheus, versions)
+
+
+def client_versions() -> dict[str, str]:
+    """The libraries a verdict rests on, read from package metadata (nothing is imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in ("boto3", "prometheus-api-client", "locust", "pandas", "moto"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
 
 
 def sampling_for(config: RunConfig, window: Window, scrape_interval: float) -> Sampling:
@@ -175,7 +190,9 @@ def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
     """Settle, fetch, align and judge the plan's window. Source failures raise HarnessError."""
     sources = connect(config)
     scrape_interval = sources.prometheus.scrape_interval()
-    lint = lint_checks(config, scrape_interval)  # PromQL lint: before anything is fetched
+    # PromQL lint and the period's resolution: judged before anything is fetched
+    lint = lint_checks(config, scrape_interval)
+    lint += period_findings(config.window.period, sources.versions["cloudwatch_endpoint"])
     sampling = sampling_for(config, plan.window, scrape_interval)
     pad = 2 * scrape_interval + sampling.skew
     wait_until(plan.window.end.timestamp() + pad, "Prometheus to scrape past the window")
