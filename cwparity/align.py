@@ -65,6 +65,29 @@ def reset_corrected(values: np.ndarray) -> np.ndarray:
     return np.concatenate([[values[0]], values[0] + np.cumsum(deltas)])
 
 
+def rebirths(
+    stamps: np.ndarray, values: np.ndarray, sampling: Sampling
+) -> tuple[np.ndarray, np.ndarray]:
+    """Add the zero each (re)born series had one scrape before its first sample.
+
+    Born: the first sample comes well after the fetched range began. Reborn: a reset after a
+    gap of more than 1.5 scrapes (the app was down, then its new process created the label set
+    on its first request). At the scrape before that sample the series did not exist: zero.
+    """
+    interval = sampling.scrape_interval
+    gap = np.diff(stamps) > 1.5 * interval
+    reset = np.diff(values) < 0
+    starts = [0] if stamps[0] > sampling.range_start + 1.5 * interval else []
+    starts += list(np.flatnonzero(gap & reset) + 1)
+    if not starts:
+        return stamps, values
+    index = np.asarray(starts)
+    return (
+        np.insert(stamps, index, stamps[index] - interval),
+        np.insert(values, index, 0.0),
+    )
+
+
 def counter_at(
     stamps: np.ndarray, values: np.ndarray, points: np.ndarray, sampling: Sampling
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -72,13 +95,12 @@ def counter_at(
 
     A series whose first sample comes well after the fetched range began was born inside it
     (prometheus_flask_exporter creates a label set on its first request): it was 0 one scrape
-    before. A point after the series' last scrape is unknown: NaN.
+    before. So was a series reborn after a restart (a reset across a gap in its samples).
+    A point after the series' last scrape is unknown: NaN.
     """
     order = np.argsort(stamps)
-    stamps, cumulative = stamps[order], reset_corrected(values[order])
-    if stamps[0] > sampling.range_start + 1.5 * sampling.scrape_interval:
-        stamps = np.concatenate([[stamps[0] - sampling.scrape_interval], stamps])
-        cumulative = np.concatenate([[0.0], cumulative])
+    stamps, values = rebirths(stamps[order], values[order].astype(float), sampling)
+    cumulative = reset_corrected(values)
     at = np.interp(points, stamps, cumulative)
     low = np.searchsorted(stamps, points - sampling.skew, side="right") - 1
     high = np.searchsorted(stamps, points + sampling.skew, side="left")

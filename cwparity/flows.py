@@ -115,6 +115,13 @@ def load_and_plan(config: RunConfig, config_path: Path, run_dir: Path, meta: dic
 
     sources = connect(config)
     scrape_interval = sources.prometheus.scrape_interval()
+    # a quiet start edge needs a scrape before the first request, not only time before it
+    if not sources.prometheus.wait_for_fresh_scrape(timeout=3 * scrape_interval + 5):
+        log.warning(
+            "Prometheus did not scrape job %s before the load: the window's start "
+            "edge may carry uncertainty",
+            config.prometheus.job,
+        )
     truth = run_load(config.load, config.routes, config.load_targets(), run_dir / "load")
     window = window_for_load(truth, config, scrape_interval)
     return RunPlan(config_path, window, run_dir, truth, meta)

@@ -14,7 +14,7 @@ import pandas as pd
 import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 
-from cwparity.config import PrometheusConfig, redact_url
+from cwparity.config import PrometheusConfig, parse_duration, redact_url
 from cwparity.errors import SourceError
 from cwparity.window import Window
 
@@ -67,18 +67,45 @@ class PrometheusSource:
         """Also the preflight: fails with one line when Prometheus cannot be reached."""
         return dict(self.api_get("/api/v1/status/buildinfo") or {})
 
+    def job_targets(self) -> list[dict[str, Any]]:
+        targets = self.api_get("/api/v1/targets", state="active") or {}
+        return [
+            t
+            for t in targets.get("activeTargets", [])
+            if t.get("labels", {}).get("job") == self.config.job
+        ]
+
+    def wait_for_fresh_scrape(self, timeout: float) -> bool:
+        """Wait until every target of the job was scraped, healthy, after this call began.
+
+        Before load starts, so the window's start edge has a sample with none of the load in
+        it (a target just restarted may not have been scraped yet). False at the timeout.
+        """
+        import time
+        from datetime import datetime
+
+        began = time.time()
+        while time.time() - began < timeout:
+            targets = self.job_targets()
+            if not targets:
+                return False
+            if all(
+                t.get("health") == "up"
+                and datetime.fromisoformat(t["lastScrape"].replace("Z", "+00:00")).timestamp()
+                > began
+                for t in targets
+            ):
+                return True
+            time.sleep(0.2)
+        return False
+
     def scrape_interval(self) -> float:
         """From config, else from the job's active targets (Prometheus ≥ 2.41 reports it)."""
         if self.config.scrape_interval:
             return self.config.scrape_interval
-        targets = self.api_get("/api/v1/targets", state="active") or {}
-        for target in targets.get("activeTargets", []):
-            if target.get("labels", {}).get("job") == self.config.job:
-                interval = target.get("scrapeInterval")
-                if interval:
-                    from cwparity.config import parse_duration
-
-                    return parse_duration(interval)
+        for target in self.job_targets():
+            if target.get("scrapeInterval"):
+                return parse_duration(target["scrapeInterval"])
         raise SourceError(
             f"{self.where}: no active target for job {self.config.job!r}; "
             "set prometheus.scrape_interval or check prometheus.job"

@@ -97,3 +97,14 @@ def test_a_quiet_restart_loses_nothing():
     aligned = aligned_for(quiet, scrapes)
     for stream in quiet:
         assert aligned.totals.loc[stream.route].prom_count == len(stream.ends)
+
+
+def test_a_series_reborn_after_a_restart_gap_starts_from_zero():
+    # old process: 40 requests; down for 5 s; the new process's label set appears with 6
+    stamps = np.array([START, START + 1, START + 7, START + 8])
+    values = np.array([40.0, 40.0, 6.0, 9.0])
+    points = np.array([START + 3, START + 8])
+    at, uncertainty = counter_at(stamps, values, points, SAMPLING)
+    # inside the gap, before the new process's first scrape, nothing had happened yet
+    assert at[0] == 40.0 and uncertainty[0] == 0.0
+    assert at[1] == 49.0
