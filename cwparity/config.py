@@ -239,6 +239,43 @@ class LoadConfig(_Strict):
     #: false when other traffic reaches the app during the run: backends must then count at
     #: least what Locust sent, not exactly
     exclusive: bool = True
+    #: Locust worker processes started here beside a master (0: Locust runs in one process)
+    workers: int = Field(default=0, ge=0, le=64)
+    #: workers started on other machines (``locust -f - --worker --master-host ...``) that the
+    #: master waits for besides the local ones
+    remote_workers: int = Field(default=0, ge=0, le=1000)
+    #: ``HOST:PORT`` the master listens on for its workers; default: loopback, a free port
+    master_bind: str | None = None
+    #: how long the master waits for every worker to connect before it gives up
+    worker_wait: Duration = 60.0
+
+    @field_validator("master_bind")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is not None:
+            split_host_port(value)
+        return value
+
+    @model_validator(mode="after")
+    def _remote_workers_need_an_address(self) -> LoadConfig:
+        if self.remote_workers and self.master_bind is None:
+            raise ValueError(
+                "load.remote_workers needs load.master_bind: the HOST:PORT they connect to"
+            )
+        return self
+
+    @property
+    def distributed(self) -> bool:
+        return bool(self.workers or self.remote_workers)
+
+
+def split_host_port(value: str) -> tuple[str, int]:
+    """``"10.0.0.5:5557"`` or ``"[::1]:5557"`` as (host, port); ValueError when it is neither."""
+    host, sep, port = value.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("expected HOST:PORT, e.g. 0.0.0.0:5557 or 127.0.0.1:5557")
+    return host, int(port)
 
 
 class WindowConfig(_Strict):

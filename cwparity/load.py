@@ -1,11 +1,15 @@
-"""Drive the Locust profile headless in its own process and read back the ground truth.
+"""Drive the Locust profile headless in its own processes and read back the ground truth.
 
-Locust runs as a child process on purpose: importing it monkey-patches the process with gevent,
-which breaks boto3, requests and threads already loaded here (see environment facts).
+Locust runs as child processes on purpose: importing it monkey-patches the process with gevent,
+which breaks boto3, requests and threads already loaded here (see environment facts). With
+``load.workers`` (or ``load.remote_workers``) it runs as Locust's own master and workers; the
+local workers are started like remote ones (``-f -``, no plan in their environment), so they
+take the profile and the plan from the master exactly as a worker on another machine does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -13,15 +17,27 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from cwparity.config import LoadConfig, Route
+from cwparity.config import LoadConfig, Route, split_host_port
 from cwparity.errors import StackError
 from cwparity.paths import LOCUSTFILE
 from cwparity.progress import watch_load
 from cwparity.truth import GroundTruth
 
 log = logging.getLogger(__name__)
+
+#: what the profile reads from its environment (load/locustfile.py); only the master gets it
+PLAN_VARIABLES = (
+    "CWPARITY_ROUTES",
+    "CWPARITY_TARGETS",
+    "CWPARITY_WAIT",
+    "CWPARITY_PROFILE",
+    "CWPARITY_MAX_REQUESTS",
+    "CWPARITY_GROUND_TRUTH",
+)
+#: how long workers get to exit after the master told them to quit
+WORKER_EXIT_GRACE = 10.0
 
 
 def locust_argv(load: LoadConfig, host: str, out_dir: Path) -> list[str]:
@@ -54,6 +70,48 @@ def locust_argv(load: LoadConfig, host: str, out_dir: Path) -> list[str]:
     ]
 
 
+def master_address(load: LoadConfig) -> tuple[str, int]:
+    """Where the master listens: ``load.master_bind``, else loopback on a free port."""
+    if load.master_bind is not None:
+        return split_host_port(load.master_bind)
+    from cwparity.stack.process import free_port
+
+    return "127.0.0.1", free_port()
+
+
+def master_argv(load: LoadConfig, bind: tuple[str, int]) -> list[str]:
+    return [
+        "--master",
+        "--master-bind-host",
+        bind[0],
+        "--master-bind-port",
+        str(bind[1]),
+        "--expect-workers",
+        str(load.workers + load.remote_workers),
+        "--expect-workers-max-wait",
+        f"{math.ceil(load.worker_wait)}",
+    ]
+
+
+def worker_argv(bind: tuple[str, int]) -> list[str]:
+    # a worker on this machine reaches a master bound to every interface through loopback
+    host = "127.0.0.1" if bind[0] in ("0.0.0.0", "*", "::") else bind[0]
+    return [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        "-",
+        "--worker",
+        "--master-host",
+        host,
+        "--master-port",
+        str(bind[1]),
+        "--loglevel",
+        "WARNING",
+    ]
+
+
 def locust_env(load: LoadConfig, routes: list[Route], targets: list[str], truth: Path) -> dict:
     plan = [{"path": r.path, "method": r.method, "weight": r.weight} for r in routes if r.weight]
     return {
@@ -64,6 +122,13 @@ def locust_env(load: LoadConfig, routes: list[Route], targets: list[str], truth:
         "CWPARITY_MAX_REQUESTS": str(load.max_requests or 0),
         "CWPARITY_GROUND_TRUTH": str(truth),
     }
+
+
+def worker_env(worker_dir: Path) -> dict[str, str]:
+    """A local worker's environment: none of the plan, and a temp dir of its own, where
+    ``-f -`` writes the profile it got from the master (by default a shared /tmp/locustfile.py)."""
+    env = {k: v for k, v in os.environ.items() if k not in PLAN_VARIABLES}
+    return {**env, "TMPDIR": str(worker_dir)}
 
 
 def run_load(
@@ -79,29 +144,113 @@ def run_load(
         **locust_env(load, routes, targets if len(targets) > 1 else [], truth_path),
     }
     bound = load.duration + load.stop_timeout + 60
-    log.info("load: %d users for %gs against %s", load.users, load.duration, ", ".join(targets))
-    with (out_dir / "locust.log").open("w") as locust_log:
-        child = subprocess.Popen(argv, env=env, stdout=locust_log, stderr=subprocess.STDOUT)
-        try:
-            returncode = watch_load(child, load.duration, bound, out_dir / "locust_stats.csv")
-        finally:  # past the bound, or interrupted: never leave Locust running
-            if child.poll() is None:
-                child.kill()
-                child.wait()
+    bind = master_address(load) if load.distributed else None
+    if bind is not None:
+        argv += master_argv(load, bind)
+        bound += load.worker_wait
+    log.info(
+        "load: %d users for %gs against %s%s",
+        load.users,
+        load.duration,
+        ", ".join(targets),
+        _workers_text(load, bind),
+    )
+    with LocustProcesses(out_dir) as processes:
+        master = processes.start("locust", argv, env)
+        if bind is not None:
+            processes.start_workers(load.workers, bind)
+        stats_csv = out_dir / "locust_stats.csv"
+        returncode = watch_load(master, load.duration, bound, stats_csv, workers=load.workers)
+        if returncode is not None:
+            processes.let_workers_exit(WORKER_EXIT_GRACE)
     if returncode is None:
         raise StackError(f"locust did not finish within {bound:.0f}s")
     if returncode != 0 or not truth_path.exists():
-        tail = (out_dir / "locust.log").read_text(errors="replace").strip().splitlines()[-3:]
-        raise StackError(f"locust failed (exit {returncode}): {' | '.join(tail)}")
+        raise StackError(f"locust failed (exit {returncode}): {processes.tail('locust')}")
     return read_ground_truth(truth_path, out_dir / "locust-stats.json")
+
+
+def _workers_text(load: LoadConfig, bind: tuple[str, int] | None) -> str:
+    if bind is None:
+        return ""
+    remote = f" + {load.remote_workers} remote" if load.remote_workers else ""
+    return f" (Locust master on {bind[0]}:{bind[1]}, {load.workers} local workers{remote})"
+
+
+class LocustProcesses:
+    """Locust's processes for one load, each logging to its own file; all of them are
+    stopped on leaving, whether the load ended, failed, timed out or was interrupted."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self.children: dict[str, subprocess.Popen] = {}
+        self._logs: list[IO[bytes]] = []
+
+    def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
+        handle = (self.out_dir / f"{name}.log").open("wb")
+        self._logs.append(handle)
+        child = subprocess.Popen(
+            argv, env=env, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+        self.children[name] = child
+        return child
+
+    def start_workers(self, count: int, bind: tuple[str, int]) -> None:
+        for number in range(1, count + 1):
+            worker_dir = self.out_dir / f"worker-{number}"
+            worker_dir.mkdir(exist_ok=True)
+            self.start(f"locust-worker-{number}", worker_argv(bind), worker_env(worker_dir))
+
+    def let_workers_exit(self, grace: float) -> None:
+        """The master ended the run and told its workers to quit: give them time to."""
+        for name, child in self.children.items():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(grace)
+            if child.returncode not in (None, 0):
+                log.warning("%s exited with %s: %s", name, child.returncode, self.tail(name))
+
+    def tail(self, name: str, lines: int = 3) -> str:
+        try:
+            text = (self.out_dir / f"{name}.log").read_text(errors="replace").strip()
+        except OSError:
+            return ""
+        return " | ".join(text.splitlines()[-lines:])
+
+    def stop_all(self) -> None:
+        for child in self.children.values():
+            if child.poll() is None:
+                child.kill()
+        for child in self.children.values():
+            child.wait()
+        for handle in self._logs:
+            handle.close()
+
+    def __enter__(self) -> LocustProcesses:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_all()  # past the bound, or interrupted: never leave Locust running
 
 
 def read_ground_truth(truth_path: Path, stats_path: Path) -> GroundTruth:
     raw = json.loads(truth_path.read_text())
+    _check_complete(raw.get("workers"), truth_path)
     if raw["first_start"] is None:
         raise StackError("locust sent no request: check the routes' weights and the app's URL")
     raw["locust_stats"] = _locust_stats(stats_path)
     return GroundTruth.from_dict(raw)
+
+
+def _check_complete(workers: dict[str, Any] | None, truth_path: Path) -> None:
+    """A distributed truth missing a worker's part would make every count check wrong."""
+    if not workers or not workers.get("missing"):
+        return
+    lost = ", ".join(workers.get("lost") or []) or "workers that never reported"
+    raise StackError(
+        f"the ground truth is incomplete: {workers['missing']} of {workers['expected']} "
+        f"Locust workers never sent theirs to the master ({lost}); what arrived is in "
+        f"{truth_path}"
+    )
 
 
 def _locust_stats(path: Path) -> list[dict[str, Any]]:

@@ -69,13 +69,16 @@ def locust_counts(stats_csv: Path) -> tuple[int, int] | None:
     return None
 
 
-def load_text(elapsed: float, duration: float, counts: tuple[int, int] | None) -> str:
+def load_text(
+    elapsed: float, duration: float, counts: tuple[int, int] | None, workers: int = 0
+) -> str:
     if elapsed < duration:
         phase = f"{elapsed:.0f}s of {duration:.0f}s, {duration - elapsed:.0f}s left"
     else:
         phase = f"{duration:.0f}s sent, letting users finish their requests"
     sent = "" if counts is None else f", {counts[0]} requests sent ({counts[1]} failed)"
-    return f"cwparity: load: {phase}{sent}"
+    by = f" by {workers} Locust workers" if workers else ""
+    return f"cwparity: load: {phase}{sent}{by}"
 
 
 def watch_load(
@@ -86,8 +89,10 @@ def watch_load(
     status: StatusLine | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    workers: int = 0,
 ) -> int | None:
-    """Wait for Locust's process, showing elapsed / remaining time and requests sent so far.
+    """Wait for Locust's process (the master, with workers), showing elapsed / remaining time
+    and requests sent so far (a master's CSV sums its workers').
 
     Returns its exit code, or None once ``limit`` seconds have passed (the caller stops it).
     """
@@ -97,7 +102,7 @@ def watch_load(
             elapsed = clock() - started
             if elapsed > limit:
                 return None
-            line.show(load_text(elapsed, duration, locust_counts(stats_csv)))
+            line.show(load_text(elapsed, duration, locust_counts(stats_csv), workers))
             sleep(TICK)
     return code
 

@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from cwparity.report.charts import route_charts
 from cwparity.report.history import trend_view
 from cwparity.report.view import banner, check_sections, findings
+from cwparity.truth import LatencyHistogram
 
 _ENV = Environment(
     loader=PackageLoader("cwparity", "report/templates"),
@@ -39,12 +40,31 @@ def _fmt(value: Any) -> str:
 _ENV.filters["fmt"] = _fmt
 
 
-def _percentile(values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile of the ground truth's per-request latencies."""
-    if not values:
+def _percentiles(route: dict[str, Any]) -> dict[str, float | None]:
+    """p50/p90/p99 (ms) of one route's client latencies: the middle of the histogram bucket that
+    holds each (within ±0.5 %), or nearest rank of the single latencies older runs kept."""
+    histogram = _histogram(route.get("latency_ms"))
+    values = sorted(v for v in route.get("latencies_ms") or [] if isinstance(v, int | float))
+    rows: dict[str, float | None] = {}
+    for name, q in PERCENTILES.items():
+        bucket = histogram.nearest_rank(q) if histogram else None
+        if bucket is not None:
+            rows[name] = (bucket[0] + bucket[1]) / 2
+        else:
+            rows[name] = values[max(0, math.ceil(q * len(values)) - 1)] if values else None
+    return rows
+
+
+PERCENTILES = {"p50": 0.5, "p90": 0.9, "p99": 0.99}
+
+
+def _histogram(value: Any) -> LatencyHistogram | None:
+    if not isinstance(value, dict):
         return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+    try:
+        return LatencyHistogram.from_dict(value)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 def truth_rows(truth: Any) -> list[dict[str, Any]]:
@@ -55,7 +75,6 @@ def truth_rows(truth: Any) -> list[dict[str, Any]]:
     for route in truth.get("routes") or []:
         if not isinstance(route, dict):
             continue
-        latencies = [v for v in route.get("latencies_ms") or [] if isinstance(v, int | float)]
         by_status = route.get("by_status") or {}
         rows.append(
             {
@@ -64,9 +83,7 @@ def truth_rows(truth: Any) -> list[dict[str, Any]]:
                 "answered": sum(v for v in by_status.values() if isinstance(v, int)),
                 "by_status": ", ".join(f"{k}: {v}" for k, v in by_status.items()) or "–",
                 "failures": route.get("failures"),
-                "p50": _percentile(latencies, 0.5),
-                "p90": _percentile(latencies, 0.9),
-                "p99": _percentile(latencies, 0.99),
+                **_percentiles(route),
             }
         )
     return rows

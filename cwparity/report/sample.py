@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cwparity.truth import LatencyHistogram
+
 HOSTILE_PATH = "/<script>alert(1)</script>"
 START = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
 PERIOD = 60
@@ -223,7 +225,8 @@ def sample_document(failing: bool = True, hosts: bool = True) -> dict[str, Any]:
                             "total_response_time": 28800.0, "p50_ms": 120.0, "p90_ms": 150.0, "p99_ms": 170.0}],
             "truth": {"first_start": START.isoformat(), "last_end": end.isoformat(),
                       "routes": [{"route": f"GET {HOSTILE_PATH}", "target": "http://app:8080",
-                                  "by_status": {"200": 240}, "failures": 0, "latencies_ms": [100.0, 120.0, 170.0]}]},
+                                  "by_status": {"200": 240}, "failures": 0,
+                                  "latency_ms": LatencyHistogram.of([100.0, 120.0, 170.0] * 80).to_dict()}]},
             "periods": periods,
             "meta": {"mode": "demo", "note": HOSTILE_PATH},
         },

@@ -1,5 +1,6 @@
 """Percentile, bias, distribution and side-by-side judges: each verdict and its failing twin."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -18,7 +19,7 @@ from cwparity.judge.percentiles import (
 )
 from cwparity.judge.side_by_side import judge_route_side_by_side
 from cwparity.results import Status
-from cwparity.truth import GroundTruth, RouteTruth
+from cwparity.truth import GroundTruth, LatencyHistogram, RouteTruth
 from cwparity.window import Window
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -80,14 +81,73 @@ def test_percentiles_the_service_cannot_answer_are_skipped_with_its_words():
     assert check.status is Status.SKIP and "HTTP 500" in check.reason
 
 
-@pytest.mark.parametrize(("client_ms", "status"), [(60.0, Status.PASS), (30.0, Status.FAIL)])
-def test_client_percentile_must_not_be_below_the_servers(client_ms, status):
-    truth = RouteTruth("http://app", "GET /", {"200": 100}, 0, tuple([client_ms] * 100))
-    window = buckets(None, [0.0, 50.0, 100.0, 100.0, 100.0]).iloc[:]
+def client_checks(client_ms, server_counts=(0.0, 50.0, 100.0, 100.0, 100.0)):
+    truth = RouteTruth(
+        "http://app", "GET /", {"200": len(client_ms)}, 0, LatencyHistogram.of(client_ms)
+    )
+    window = buckets(None, list(server_counts))
     window["period_start"] = None
-    checks = {c.id: c for c in judge_client_percentiles(window, truth, "GET /")}
-    # the server's p90 lies in (50, 100] ms: a client p90 of 30 ms is impossible
-    assert checks["percentile_client.p90[GET /]"].status is status
+    return {c.id: c for c in judge_client_percentiles(window, truth, "GET /")}
+
+
+@pytest.mark.parametrize(
+    ("client_ms", "status"),
+    # the server's p90 lies in (50, 100] ms: a client p90 of 30 ms (or 49 ms: 2 % below, more
+    # than the client histogram's 1 % buckets) is impossible; exactly 50 ms is possible
+    [(60.0, Status.PASS), (50.0, Status.PASS), (49.0, Status.FAIL), (30.0, Status.FAIL)],
+)
+def test_client_percentile_must_not_be_below_the_servers(client_ms, status):
+    check = client_checks([client_ms] * 100)["percentile_client.p90[GET /]"]
+    assert check.status is status, check.reason
+    assert check.observed["locust_low_ms"] <= client_ms <= check.observed["locust_high_ms"]
+    assert "within 1%" in check.tolerance.detail
+
+
+def test_client_percentiles_at_a_bucket_edge_never_fail_on_exact_data():
+    """Every request takes exactly a Prometheus bucket bound, client time = server time."""
+    for bound_ms in (5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 1000.0, 2500.0):
+        les = np.array([0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, np.inf])
+        counts = np.where(les * 1000 >= bound_ms, 100.0, 0.0)
+        frame = pd.DataFrame(
+            {"route": "GET /", "period_start": None, "le": les, "count": counts, "u": 0.0}
+        )
+        truth = RouteTruth(
+            "http://app", "GET /", {"200": 100}, 0, LatencyHistogram.of([bound_ms] * 100)
+        )
+        for check in judge_client_percentiles(frame, truth, "GET /"):
+            assert check.status is Status.PASS, check.reason
+
+
+def test_latency_histogram_holds_every_value_within_one_percent_and_merges_exactly():
+    rng = np.random.default_rng(7)
+    values = [*rng.lognormal(3.0, 1.5, 5000), 0.0005, 0.001, 50.0, 100.0]
+    halves = LatencyHistogram.of(values[:2000]).merged(LatencyHistogram.of(values[2000:]))
+    whole = LatencyHistogram.of(values)
+    assert halves == whole and whole.total == len(values)
+    ordered = sorted(values)
+    for q in (0.01, 0.5, 0.9, 0.99, 1.0):
+        low, high = whole.nearest_rank(q)
+        exact = ordered[max(0, int(np.ceil(q * len(ordered))) - 1)]
+        assert low <= exact <= high
+        assert high <= max(low * 1.0100001, 0.0010001)
+    assert LatencyHistogram.from_dict(whole.to_dict()) == whole
+    # a week of requests stays a few kilobytes: buckets are what grows, not requests
+    assert len(json.dumps(whole.to_dict())) < 15_000
+
+
+def test_truth_written_before_histograms_still_reads():
+    old = {
+        "target": "http://app",
+        "route": "GET /",
+        "by_status": {"200": 3},
+        "failures": 0,
+        "latencies_ms": [10.0, 20.0, 30.0],
+    }
+    truth = RouteTruth.from_dict(old)
+    assert truth.latency.total == 3
+    low, high = truth.latency.nearest_rank(0.5)
+    assert low <= 20.0 <= high
+    assert RouteTruth.from_dict(truth.to_dict()) == truth
 
 
 def test_bias_classes():
