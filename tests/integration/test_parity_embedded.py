@@ -44,6 +44,25 @@ def test_clean_dual_app_passes_count_and_mean_checks(dual_stack, tmp_path):
     assert lint.status is Status.WARN and "since the process started" in lint.reason
 
 
+def test_two_locust_workers_merged_truth_equals_what_both_backends_counted(dual_stack, tmp_path):
+    """The demo's load from a Locust master and 2 workers: exact counts, no slack anywhere."""
+    run_dir = tmp_path / "workers"
+    # 10 s of load: counts need no bias or distribution blocks
+    _, checks = parity_run(demo_config(dual_stack, workers=2, duration=10.0), run_dir)
+    truth = json.loads((run_dir / "load" / "ground-truth.json").read_text())
+    assert len(truth["workers"]["merged"]) == 2 and truth["workers"]["missing"] == 0
+    assert all(worker["requests"] > 0 for worker in truth["workers"]["merged"])
+    for route in ROUTES:
+        for side in ("cloudwatch", "prometheus"):
+            check = checks[f"count.{side}[{route}]"]
+            assert check.status is Status.PASS, check.reason
+            assert check.tolerance.bound == 0, check.tolerance.detail  # quiet edges
+            assert check.observed[side] == check.observed["locust"] > 0
+        assert checks[f"count[{route}]"].status is Status.PASS
+        assert checks[f"percentile_client.p90[{route}]"].status is Status.PASS
+    assert all(c.status is not Status.FAIL for c in checks.values())
+
+
 def test_dropping_5_percent_of_cloudwatch_publishes_fails_the_count(dual_stack, tmp_path):
     dual_stack.restart_app(env={"CWPARITY_FAULT_CW_DROP": "0.05", "CWPARITY_FAULT_PATHS": "/"})
     try:
