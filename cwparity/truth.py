@@ -158,6 +158,9 @@ class GroundTruth:
     last_end: datetime
     routes: tuple[RouteTruth, ...]
     locust_stats: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    #: Locust workers whose truths were merged into this one: ``{id, requests}``; empty when
+    #: Locust ran in one process
+    workers: tuple[dict[str, Any], ...] = ()
 
     def merged(self, other: GroundTruth) -> GroundTruth:
         """Two loads' truths as one (e.g. before and after an app restart, in one window)."""
@@ -171,6 +174,7 @@ class GroundTruth:
             max(self.last_end, other.last_end),
             tuple(routes.values()),
             self.locust_stats + other.locust_stats,
+            self.workers + other.workers,
         )
 
     def for_route(self, route: str, target: str | None = None) -> RouteTruth | None:
@@ -185,6 +189,7 @@ class GroundTruth:
             "last_end": self.last_end.isoformat(),
             "routes": [r.to_dict() for r in self.routes],
             "locust_stats": list(self.locust_stats),
+            "workers": list(self.workers),
         }
 
     @classmethod
@@ -194,7 +199,15 @@ class GroundTruth:
             last_end=_time(data["last_end"]),
             routes=tuple(RouteTruth.from_dict(r) for r in data["routes"]),
             locust_stats=tuple(data.get("locust_stats", ())),
+            workers=tuple(_merged_workers(data.get("workers"))),
         )
+
+
+def _merged_workers(workers: Any) -> list[dict[str, Any]]:
+    """The list itself (run.json), or the profile's ``{merged: [...], ...}`` summary."""
+    if isinstance(workers, dict):
+        workers = workers.get("merged")
+    return [dict(w) for w in workers or () if isinstance(w, dict)]
 
 
 def _time(value: Any) -> datetime:

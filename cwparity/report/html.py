@@ -89,6 +89,12 @@ def truth_rows(truth: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def truth_workers(truth: Any) -> list[dict[str, Any]]:
+    """The Locust workers whose truths were merged (none when Locust ran in one process)."""
+    workers = truth.get("workers") if isinstance(truth, dict) else None
+    return [w for w in workers if isinstance(w, dict)] if isinstance(workers, list) else []
+
+
 def stats_rows(load_stats: Any) -> list[dict[str, Any]]:
     rows = []
     for row in load_stats or []:
@@ -145,6 +151,7 @@ def context(document: dict[str, Any], history: list[dict[str, Any]] | None, run_
         "load": config.get("load") if isinstance(config.get("load"), dict) else None,
         "truth": run.get("truth") if isinstance(run.get("truth"), dict) else None,
         "truth_rows": truth_rows(run.get("truth")),
+        "truth_workers": truth_workers(run.get("truth")),
         "stats_rows": stats_rows(run.get("load_stats")),
         "config_rows": flatten(config),
         "meta_rows": flatten(run.get("meta") or {}),

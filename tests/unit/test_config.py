@@ -116,3 +116,19 @@ def test_redact_masks_urls_and_secret_keys_anywhere_in_a_record():
     for secret in ("hunter2", "p4ss", "'admin'"):
         assert secret not in text
     assert "http://***@app:8080" in text and "GRAFANA_PASSWORD" in text
+
+
+def test_distributed_load_keys(tmp_path):
+    config = parse_config({"load": {"workers": 2}})
+    assert config.load.distributed and config.load.master_bind is None
+    remote = parse_config({"load": {"remote_workers": 3, "master_bind": "[::1]:5557"}})
+    assert remote.load.distributed and remote.load.workers == 0
+    assert not parse_config({}).load.distributed
+    path = write(tmp_path, "load:\n  master_bind: '10.0.0.5'\n")
+    with pytest.raises(ConfigError, match=r"load.master_bind' = '10.0.0.5'.*HOST:PORT") as err:
+        load_config(path)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(ConfigError, match=r"load\.remote_workers needs load\.master_bind"):
+        parse_config({"load": {"remote_workers": 1}})
+    with pytest.raises(ConfigError, match=r"load\.workers"):
+        parse_config({"load": {"workers": -1}})

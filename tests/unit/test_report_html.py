@@ -10,6 +10,7 @@ from cwparity.report import write_all
 from cwparity.report.charts import layout, nice_step, route_charts
 from cwparity.report.html import render_html
 from cwparity.report.sample import HOSTILE_PATH, sample_document
+from cwparity.truth import LatencyHistogram
 
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 
@@ -84,6 +85,33 @@ def test_each_route_gets_count_and_latency_charts_and_percentiles_where_judged(f
     assert "p99 latency per period — GET /" in failing_html
     assert "Client and server percentiles — GET /" in failing_html
     assert "percentile (whole window)" in failing_html
+
+
+def _with_truth(truth_route: dict, workers=None) -> dict:
+    document = sample_document(failing=False)
+    document["run"]["truth"]["routes"] = [truth_route]
+    document["run"]["config"]["load"] |= {"workers": 2}
+    if workers is not None:
+        document["run"]["truth"]["workers"] = workers
+    return document
+
+
+def test_ground_truth_percentiles_render_from_the_histogram_and_from_older_latency_lists():
+    route = {"route": "GET /", "target": "http://app", "by_status": {"200": 100}, "failures": 0}
+    histogram = LatencyHistogram.of([10.0] * 50 + [20.0] * 40 + [40.0] * 10).to_dict()
+    workers = [{"id": "<b>host-a</b>_1", "requests": 60}, {"id": "host-b_2", "requests": 40}]
+    new = render_html(_with_truth({**route, "latency_ms": histogram}, workers))
+    old = render_html(
+        _with_truth({**route, "latencies_ms": [10.0] * 50 + [20.0] * 40 + [40.0] * 10})
+    )
+    # p50 10 ms, p90 20 ms, p99 40 ms: exact from the old list, the bucket's middle from the new
+    assert re.search(r'<td class="num">10</td><td class="num">20</td><td class="num">40</td>', old)
+    cells = re.search(r'<td class="num">0</td>((?:<td class="num">[\d.]+</td>){3})', new)
+    assert cells, "no percentile cells"
+    shown = [float(x) for x in re.findall(r"[\d.]+", cells.group(1))]
+    assert shown == pytest.approx([10.0, 20.0, 40.0], rel=0.005)
+    assert "ground truth merged from 2" in new and "&lt;b&gt;host-a&lt;/b&gt;_1" in new
+    assert "(60 requests)" in new and "ground truth merged from" not in old
 
 
 @pytest.mark.parametrize(
