@@ -23,6 +23,12 @@ def _key_value(text: str) -> tuple[str, str]:
     return key, value
 
 
+def _workers(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"expected 1 to 64 Locust workers, got {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cwparity", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"cwparity {__version__}")
@@ -32,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="a full parity run on the embedded stack")
     demo.add_argument("--out", type=Path, help="reports folder (default: ./reports)")
     demo.add_argument("--duration", type=float, help="seconds of load (default from demo config)")
+    demo.add_argument(
+        "--workers",
+        type=_workers,
+        help="send the load from a Locust master and N local workers (load.workers)",
+    )
     demo.add_argument(
         "--side-by-side",
         action="store_true",
@@ -67,7 +78,9 @@ def _dispatch(args: argparse.Namespace):
     from cwparity import flows
 
     if args.command == "demo":
-        return flows.demo(args.out, dict(args.app_env), args.duration, args.side_by_side)
+        return flows.demo(
+            args.out, dict(args.app_env), args.duration, args.side_by_side, args.workers
+        )
     if args.command == "run":
         return flows.run(args.config, args.out, args.no_load, args.start, args.end)
     if args.command == "report":

@@ -59,15 +59,15 @@ def demo(
     app_env: dict[str, str],
     duration: float | None,
     side_by_side: bool = False,
+    workers: int | None = None,
 ) -> Outcome:
     from cwparity.stack.embedded import EmbeddedStack, StackSpec
     from cwparity.stack.moto import MOTO_CREDENTIALS
 
     config = load_config(DEMO_SIDE_BY_SIDE_CONFIG if side_by_side else DEMO_CONFIG)
-    if duration:
-        config = config.model_copy(
-            update={"load": config.load.model_copy(update={"duration": duration})}
-        )
+    load_overrides = {"duration": duration, "workers": workers}
+    if update := {key: value for key, value in load_overrides.items() if value}:
+        config = config.model_copy(update={"load": config.load.model_copy(update=update)})
     run_dir = new_run_dir(config, out)
     started = datetime.now(UTC).isoformat()
     spec = StackSpec(
