@@ -303,6 +303,9 @@ events.quitting.add_listener(_write_truth)
 
 
 class ParityUser(FastHttpUser):
+    # verify certificates as HttpUser (requests) does: a TLS error is a failure, not a response
+    insecure = False
+
     def wait_time(self) -> float:
         return random.uniform(PLAN.wait_min, PLAN.wait_max)
 
