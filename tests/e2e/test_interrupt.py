@@ -1,10 +1,10 @@
 """Ctrl-C during a demo stops everything the demo started and removes its temp dir."""
 
+import os
 import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,17 +20,20 @@ def ports(line: str) -> list[int]:
     return [int(port) for port in re.findall(r"127\.0\.0\.1:(\d+)", line)]
 
 
-def our_temp_dirs() -> set[Path]:
-    return set(Path(tempfile.gettempdir()).glob("cwp-*"))
+def our_temp_dirs(root: Path) -> set[Path]:
+    return set(root.glob("cwp-*"))
 
 
 def test_ctrl_c_during_load_stops_every_process_and_cleans_up(tmp_path):
-    before = our_temp_dirs()
+    # a temp root of its own: other runs on the machine create and remove cwp-* dirs too
+    temp_root = tmp_path / "tmp"
+    temp_root.mkdir()
     demo = subprocess.Popen(
         [sys.executable, "-m", "cwparity.cli", "demo", "--duration", "60", "--out", str(tmp_path)],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
+        env={**os.environ, "TMPDIR": str(temp_root)},
     )
     opened: list[int] = []
     try:
@@ -50,4 +53,4 @@ def test_ctrl_c_during_load_stops_every_process_and_cleans_up(tmp_path):
     assert "interrupted; everything it started was stopped" in rest
     assert "Traceback" not in rest
     assert not [port for port in opened if port_open(port)]
-    assert our_temp_dirs() <= before
+    assert not our_temp_dirs(temp_root)
