@@ -23,10 +23,12 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from cwparity.auth_settings import PrometheusTLS, SigV4
 from cwparity.errors import ConfigError
 from cwparity.hosts.settings import GrafanaConfig, HostsConfig
 
@@ -104,6 +106,8 @@ class PrometheusConfig(_Strict):
     bearer_token: SecretStr | None = None
     bearer_token_env: str | None = None
     verify_tls: bool = True
+    tls: PrometheusTLS = PrometheusTLS()
+    sigv4: SigV4 | None = None
     job: str = "flask_app"
     histogram: str = "flask_http_request_duration_seconds"
     path_label: str = "path"
@@ -119,6 +123,23 @@ class PrometheusConfig(_Strict):
         if not url.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return url.rstrip("/")
+
+    # field validators, not a model validator: an error then names the key and echoes only its
+    # own value, never the section's secrets (basic_auth, bearer_token)
+    @field_validator("tls")
+    @classmethod
+    def _ca_is_used(cls, tls: PrometheusTLS, info: ValidationInfo) -> PrometheusTLS:
+        if tls.ca_file and info.data.get("verify_tls") is False:
+            raise ValueError("ca_file with verify_tls: false: the CA would never be used")
+        return tls
+
+    @field_validator("sigv4")
+    @classmethod
+    def _sigv4_alone(cls, sigv4: SigV4 | None, info: ValidationInfo) -> SigV4 | None:
+        others = [k for k in ("basic_auth", "bearer_token", "bearer_token_env") if info.data.get(k)]
+        if sigv4 is not None and others:
+            raise ValueError(f"sigv4 signs the Authorization header: remove {', '.join(others)}")
+        return sigv4
 
     def bearer(self) -> str | None:
         if self.bearer_token is None and self.bearer_token_env is None:

@@ -1,4 +1,5 @@
-"""HTTP sessions for the host checks: Prometheus (the run's credentials) and Grafana (env vars).
+"""HTTP sessions for the host checks: Prometheus (the run's credentials, TLS and SigV4, made in
+sources/prometheus_http.py) and Grafana (env vars).
 
 Credentials only ever travel in headers; nothing here logs a URL with credentials or a secret.
 """
@@ -10,25 +11,21 @@ from urllib.parse import urlsplit
 
 import requests
 
-from cwparity.config import PrometheusConfig
 from cwparity.hosts.settings import GrafanaConfig
 
+# Prometheus: the same session (auth, TLS, SigV4) as the parity source's
+from cwparity.sources.prometheus_http import prometheus_session
+
+__all__ = [
+    "get_json",
+    "grafana_session",
+    "post_json",
+    "prometheus_session",
+    "url_hostport",
+    "url_port",
+]
+
 TIMEOUT = 10
-
-
-def prometheus_session(prometheus: PrometheusConfig, with_auth: bool = True) -> requests.Session:
-    session = requests.Session()
-    session.verify = prometheus.verify_tls
-    if with_auth:
-        if prometheus.basic_auth is not None:
-            session.auth = (
-                prometheus.basic_auth.username,
-                prometheus.basic_auth.resolved_password(),
-            )
-        token = prometheus.bearer()
-        if token:
-            session.headers["Authorization"] = f"Bearer {token}"
-    return session
 
 
 def grafana_session(grafana: GrafanaConfig, with_auth: bool = True) -> requests.Session:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
+
 from cwparity.config import RunConfig
 from cwparity.hosts.common import first_line, guarded, result, run, skip, soften, warn
 from cwparity.hosts.http import grafana_session, post_json, prometheus_session
 from cwparity.hosts.live import Live, unit_service
 from cwparity.results import CheckResult
+from cwparity.sources.prometheus_http import describe_failure
 
 KIND = "security"
 # a harmless admin call: with the admin API on it answers 400 (no match[]), off it answers 500
@@ -48,11 +51,21 @@ def check_prometheus_auth(config: RunConfig) -> CheckResult:
     cid = "security.prometheus.auth"
     url = config.prometheus.url
     anonymous = prometheus_session(config.prometheus, with_auth=False)
-    status = anonymous.get(f"{url}/api/v1/status/buildinfo", timeout=10).status_code
+    try:
+        status = anonymous.get(f"{url}/api/v1/status/buildinfo", timeout=10).status_code
+    except requests.exceptions.SSLError as err:
+        if not config.prometheus.tls.cert_file:
+            raise
+        # mTLS: a client without a certificate is turned away in the handshake
+        why = describe_failure(err)
+        return result(
+            cid, KIND, "prometheus", True, f"refused without a client certificate ({why})"
+        )
     required = config.hosts.prometheus.require_auth
     observed = {"http_status_without_credentials": status}
-    if status == 401:
-        return result(cid, KIND, "prometheus", True, "401 without credentials", observed)
+    if status in (401, 403):
+        # 403: Amazon Managed Service for Prometheus refuses an unsigned request so
+        return result(cid, KIND, "prometheus", True, f"{status} without credentials", observed)
     reason = f"Prometheus answers HTTP {status} without credentials"
     if not required:
         return warn(cid, KIND, "prometheus", f"{reason} (hosts.prometheus.require_auth is false)")

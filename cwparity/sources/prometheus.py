@@ -16,6 +16,12 @@ from prometheus_api_client import PrometheusApiClientException, PrometheusConnec
 
 from cwparity.config import PrometheusConfig, parse_duration, redact_url
 from cwparity.errors import SourceError
+from cwparity.sources.prometheus_http import (
+    describe_failure,
+    mount_adapter,
+    prometheus_session,
+    refused,
+)
 from cwparity.window import Window
 
 log = logging.getLogger(__name__)
@@ -28,24 +34,13 @@ class PrometheusSource:
 
     def __init__(self, config: PrometheusConfig) -> None:
         self.config = config
-        headers = {}
-        bearer = config.bearer()
-        if bearer:
-            headers["Authorization"] = f"Bearer {bearer}"
-        auth = None
-        if config.basic_auth:
-            auth = (config.basic_auth.username, config.basic_auth.resolved_password())
-        self.client = PrometheusConnect(
-            url=config.url,
-            headers=headers,
-            auth=auth,
-            disable_ssl=not config.verify_tls,
-            timeout=30,
-        )
-        self._session = requests.Session()
-        self._session.headers.update(headers)
-        self._session.auth = auth
-        self._session.verify = config.verify_tls
+        # the PromQL client and the API calls get the same auth and TLS; the client keeps its own
+        # retrying adapter (re-mounted with the configured server name), the API calls fail fast
+        query_session = prometheus_session(config)
+        self.client = PrometheusConnect(url=config.url, session=query_session, timeout=30)
+        retries = getattr(query_session.get_adapter(config.url), "max_retries", 0)
+        mount_adapter(query_session, config, retries)
+        self._session = prometheus_session(config)
 
     @property
     def where(self) -> str:
@@ -56,9 +51,11 @@ class PrometheusSource:
         try:
             answer = self._session.get(f"{self.config.url}{path}", params=params, timeout=10)
         except requests.RequestException as err:
-            raise SourceError(f"{self.where}: {_short(err)}") from None
+            raise SourceError(f"{self.where}: {describe_failure(err)}") from None
         if answer.status_code in (401, 403):
-            raise SourceError(f"{self.where}: HTTP {answer.status_code} (check the auth settings)")
+            raise SourceError(
+                f"{self.where}: {refused(answer.status_code, answer.text, self.config)}"
+            )
         if answer.status_code != 200:
             raise SourceError(f"{self.where}{path}: HTTP {answer.status_code}")
         return answer.json().get("data")
@@ -125,9 +122,11 @@ class PrometheusSource:
         try:
             result = self.client.custom_query(query, params={"time": f"{at:.3f}"})
         except PrometheusApiClientException as err:
-            raise SourceError(f"{self.where}: query {query!r} failed: {_short(err)}") from None
+            raise SourceError(
+                f"{self.where}: query {query!r} failed: {describe_failure(err)}"
+            ) from None
         except requests.RequestException as err:
-            raise SourceError(f"{self.where}: {_short(err)}") from None
+            raise SourceError(f"{self.where}: {describe_failure(err)}") from None
         return self._frame(result, suffix)
 
     def _frame(self, result: list[dict[str, Any]], suffix: str) -> pd.DataFrame:
@@ -143,13 +142,3 @@ class PrometheusSource:
             for stamp, value in series.get("values", []):
                 rows.append((name, path, method, le, float(stamp), float(value) * scale))
         return pd.DataFrame(rows, columns=SAMPLE_COLUMNS)
-
-
-def _short(err: Exception) -> str:
-    """One line, and no credentials from any URL in the message."""
-    text = str(err).splitlines()[0] if str(err) else type(err).__name__
-    if "Connection refused" in text or "NewConnectionError" in text:
-        text = "connection refused"
-    elif "timed out" in text.lower():
-        text = "timed out"
-    return redact_url(text)[:300]

@@ -6,6 +6,7 @@ import logging
 import os
 import pwd
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -42,8 +43,16 @@ def _run_as(workdir: Path) -> str | None:
 
 
 def start_prometheus(
-    workdir: Path, targets: list[str], job: str, interval: float
+    workdir: Path,
+    targets: list[str],
+    job: str,
+    interval: float,
+    web_config: Path | None = None,
+    ready: Callable[[str], bool] | None = None,
 ) -> tuple[ManagedProcess, str]:
+    """Prometheus on a free loopback port, and its URL. With ``web_config``
+    (``--web.config.file``: TLS, client certificates, basic auth) the caller says how to tell it
+    is ready: ``ready(url)`` (a TLS caller asks https:// on the URL's port)."""
     binary = shutil.which("prometheus")
     if not binary:
         raise StackError(f"prometheus binary not found: {INSTALL_HINT}")
@@ -64,8 +73,11 @@ def start_prometheus(
         f"--web.listen-address=127.0.0.1:{port}",
         "--storage.tsdb.retention.time=1d",
     ]
+    if web_config is not None:
+        argv.append(f"--web.config.file={web_config}")
     process = ManagedProcess("prometheus", argv, workdir, user=user)
-    process.wait_ready(lambda: http_ok(f"{url}/-/ready"), timeout=30, what="ready")
+    is_ready = ready or (lambda base: http_ok(f"{base}/-/ready"))
+    process.wait_ready(lambda: is_ready(url), timeout=30, what="ready")
     return process, url
 
 
