@@ -16,10 +16,10 @@ import tempfile
 from collections.abc import Callable
 from typing import Any
 
-from cwparity.config import redact_url
 from cwparity.errors import ConfigError, SourceError
 from cwparity.hosts.settings import HostsConfig
 from cwparity.results import CheckResult, Status
+from cwparity.sources.prometheus_http import describe_failure
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,11 @@ NO_LOGIN_SHELLS = (
     "/sbin/nologin",
     "/bin/nologin",
 )
+
+
+class CannotJudge(Exception):
+    """A check lacks what it needs to judge (a file it could not parse): it is SKIP with this
+    reason, never a FAIL derived from what is missing. ``guarded`` turns it into that SKIP."""
 
 
 def connect(hosts: HostsConfig) -> Any:
@@ -121,14 +126,17 @@ def soften(check: CheckResult, strict: bool) -> CheckResult:
 
 
 def guarded(check_id: str, kind: str, subject: str, fn: Callable[[], CheckResult]) -> CheckResult:
-    """Run one check; a host or HTTP failure is that check's ERROR, not the suite's traceback."""
+    """Run one check; a host or HTTP failure is that check's ERROR, not the suite's traceback,
+    and a check that cannot judge (``CannotJudge``) is SKIP with its reason."""
     try:
         return fn()
     except ConfigError:
         raise
+    except CannotJudge as err:
+        return skip(check_id, kind, subject, str(err))
     except Exception as err:
         log.debug("check %s raised", check_id, exc_info=True)
-        message = redact_url(str(err)).splitlines()[0] if str(err) else type(err).__name__
+        message = describe_failure(err)
         return CheckResult(
             check_id, kind, subject, Status.ERROR, f"could not check: {message}", scope="host"
         )

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from cwparity.hosts.common import run
+from cwparity.hosts.common import CannotJudge, first_line, run
 from cwparity.hosts.settings import HostsConfig
 
 _PID = re.compile(r"pid=(\d+)")
@@ -92,12 +92,23 @@ def layout(hosts: HostsConfig, live: Live, host: Any) -> Layout:
 
 
 def read_config(host: Any, path: str) -> dict[str, Any]:
-    """The live Prometheus config as data ({} when it is not valid YAML; promtool says why)."""
+    """The live Prometheus config as data. A file that cannot be read or parsed raises
+    ``CannotJudge``: no check may judge from a guess at its contents (promtool's check,
+    ``host.config_valid``, says what is wrong with it)."""
+    why = f"could not read the config {path}"
     try:
-        data = yaml.safe_load(host.file(path).content_string)
-    except yaml.YAMLError:
-        return {}
-    return data if isinstance(data, dict) else {}
+        text = host.file(path).content_string
+    except Exception as err:  # testinfra raises on a failed cat (missing, no permission)
+        raise CannotJudge(f"{why}: {first_line(str(err)) or type(err).__name__}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark else ""
+        raise CannotJudge(f"{why}: {where}{getattr(err, 'problem', None) or 'not YAML'}") from None
+    if not isinstance(data, dict):
+        raise CannotJudge(f"{why}: not a mapping of keys")
+    return data
 
 
 def job_config(config: dict[str, Any], job: str) -> dict[str, Any] | None:
@@ -112,6 +123,11 @@ def static_targets(scrape: dict[str, Any]) -> list[str]:
     for group in scrape.get("static_configs") or []:
         targets.extend(str(t) for t in (group or {}).get("targets") or [])
     return targets
+
+
+def discovery_kinds(scrape: dict[str, Any]) -> list[str]:
+    """The service discovery a job uses besides static_configs (``file_sd_configs``, ...)."""
+    return sorted(key for key, value in scrape.items() if key.endswith("_sd_configs") and value)
 
 
 def job_interval(config: dict[str, Any], job: str) -> str:

@@ -25,6 +25,7 @@ from cwparity.hosts.http import url_hostport, url_port
 from cwparity.hosts.live import (
     Layout,
     Live,
+    discovery_kinds,
     find_process,
     job_config,
     layout,
@@ -206,22 +207,36 @@ def check_config_valid(host: Any, lay: Layout) -> CheckResult:
     )
 
 
-def check_scrape_job(host: Any, lay: Layout, job: str, target: str) -> CheckResult:
+def check_scrape_job(host: Any, lay: Layout, job: str, target: str | None) -> CheckResult:
+    """The config file has the app's job; with a configured target, the job lists it."""
     cid = f"host.scrape_job[{job}]"
-    config = read_config(host, lay.config_file)
-    scrape = job_config(config, job)
+    scrape = job_config(read_config(host, lay.config_file), job)
     if scrape is None:
         return result(cid, KIND, job, False, f"{lay.config_file} has no scrape job {job!r}")
-    targets = static_targets(scrape)
+    targets, discovery = static_targets(scrape), discovery_kinds(scrape)
+    observed = {"targets": ", ".join(targets), "discovery": ", ".join(discovery)}
+    if not targets and not discovery:
+        return result(cid, KIND, job, False, f"job {job} has no targets and no discovery", observed)
+    if target is None or (target not in targets and discovery):
+        # no target to look for, or one service discovery may provide: the targets API judges
+        found = ", ".join(targets + discovery)
+        return result(cid, KIND, job, True, f"job {job} scrapes {found}", observed)
     ok = target in targets
     reason = (
         f"job {job} scrapes {target}" if ok else f"job {job} targets {targets}, expected {target}"
     )
-    return result(cid, KIND, job, ok, reason, {"targets": ", ".join(targets)})
+    return result(cid, KIND, job, ok, reason, observed)
 
 
-def expected_target(config: RunConfig) -> str:
-    return config.hosts.prometheus.scrape_target or url_hostport(config.app.base_url)
+def expected_target(config: RunConfig) -> str | None:
+    """The target the app's job must hold: the configured one, the app's own address only when
+    the user says Prometheus reaches the app there, else none (every target must be up)."""
+    spec = config.hosts.prometheus
+    if spec.scrape_target:
+        return spec.scrape_target
+    if spec.scrape_target_from_app:
+        return url_hostport(config.target_url("prometheus"))
+    return None
 
 
 def probe(config: RunConfig, host: Any) -> tuple[Live, Layout]:

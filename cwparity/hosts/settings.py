@@ -40,11 +40,22 @@ class PrometheusHost(_Strict):
         ]
     )
     listen_port: int | None = Field(default=None, ge=1, le=65535)
+    #: the target (host:port, as Prometheus scrapes it) the app's job must hold; none: every
+    #: target of the job must be up
     scrape_target: str | None = None
+    #: true when Prometheus scrapes the app at the address in app.base_url (the target is then
+    #: that host:port); false by default: Prometheus often reaches the app by another name
+    scrape_target_from_app: bool = False
     max_scrape_age: float | None = Field(default=None, gt=0)
     require_auth: bool = False
     require_tls: bool = False
     web_config_file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_target_source(self) -> PrometheusHost:
+        if self.scrape_target and self.scrape_target_from_app:
+            raise ValueError("give scrape_target or scrape_target_from_app, not both")
+        return self
 
 
 class HostsConfig(_Strict):
