@@ -11,9 +11,11 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from cwparity import __version__
 from cwparity.errors import HarnessError
+from cwparity.parts import PARTS, parse_parts
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -29,18 +31,85 @@ def _workers(text: str) -> int:
     return int(text)
 
 
+DESCRIPTION = """\
+cwparity: proof, before you cut over, that Prometheus + Grafana see what CloudWatch saw.
+
+Each command writes a run folder (report.html, results.json, junit.xml) and exits 0 when every
+check it judged passed, 1 when a check failed, 2 on a usage or config error, a source that
+cannot be reached, or a run that could not be judged."""
+
+EXAMPLES = """\
+examples:
+  cwparity demo                          a full parity run on the embedded stack (~1 minute)
+  cwparity validate --config my.yaml     check a config and list what it maps
+  cwparity run --config my.yaml          send load, then judge parity, the host and Grafana
+  cwparity hosts --config my.yaml        the monitoring host alone (no CloudWatch needed)
+  cwparity grafana --config my.yaml      Grafana alone
+  cwparity report reports/<run>/         re-render a past run's report
+
+the same suites under pytest:
+  pytest --pyargs cwparity.suites --cwparity-config my.yaml -m host --junitxml host.xml
+
+`cwparity COMMAND --help` shows a command's options."""
+
+
+def _command(
+    commands: Any, name: str, summary: str, description: str, example: str
+) -> argparse.ArgumentParser:
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=f"{summary[0].upper()}{summary[1:]}.\n\n{description}",
+        epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", type=Path, required=True, metavar="FILE", help="YAML config (README: keys)"
+    )
+
+
+def _window_options(parser: argparse.ArgumentParser, when: str) -> None:
+    parser.add_argument(
+        "--start", metavar="TIME", help=f"window start {when}: ISO 8601, unix seconds or now-15m"
+    )
+    parser.add_argument("--end", metavar="TIME", help=f"window end {when}")
+
+
+def _parts(text: str) -> tuple[str, ...]:
+    try:
+        return parse_parts(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cwparity", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="cwparity",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"cwparity {__version__}")
     parser.add_argument("--debug", action="store_true", help="debug logs and full tracebacks")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser("demo", help="a full parity run on the embedded stack")
-    demo.add_argument("--out", type=Path, help="reports folder (default: ./reports)")
+    demo = _command(
+        commands,
+        "demo",
+        "a full parity run on the embedded stack",
+        "Starts moto (as CloudWatch), an example app and a real Prometheus on loopback, sends\n"
+        "Locust traffic, judges parity and the host, and stops everything it started.",
+        "cwparity demo --app-env CWPARITY_FAULT_CW_DROP=0.05   # a fault: the counts FAIL",
+    )
+    demo.add_argument("--out", type=Path, metavar="DIR", help="reports folder (default: ./reports)")
     demo.add_argument("--duration", type=float, help="seconds of load (default from demo config)")
     demo.add_argument(
         "--workers",
         type=_workers,
+        metavar="N",
         help="send the load from a Locust master and N local workers (load.workers)",
     )
     demo.add_argument(
@@ -57,20 +126,77 @@ def build_parser() -> argparse.ArgumentParser:
         help="a fault switch for the example app (repeatable)",
     )
 
-    run = commands.add_parser("run", help="a parity run against your own endpoints")
-    run.add_argument("--config", type=Path, required=True, help="YAML config (see README)")
-    run.add_argument("--out", type=Path, help="reports folder (default: report.output_dir)")
+    run = _command(
+        commands,
+        "run",
+        "a run against your own endpoints",
+        "Sends the config's load to your app, then judges CloudWatch against Prometheus over\n"
+        "the window it covered, plus the host and Grafana checks the config turns on.\n"
+        "--no-load judges a window that already happened; --only runs some parts alone.",
+        "cwparity run --config my.yaml --no-load --start now-2h --end now-1h --only parity",
+    )
+    _config_option(run)
+    run.add_argument(
+        "--out", type=Path, help="reports folder (default: report.output_dir)", metavar="DIR"
+    )
     run.add_argument(
         "--no-load", action="store_true", help="judge an existing window, send no load"
     )
-    run.add_argument("--start", help="window start with --no-load: ISO 8601, unix seconds, now-15m")
-    run.add_argument("--end", help="window end with --no-load")
+    _window_options(run, "with --no-load (or for parts other than parity)")
+    run.add_argument(
+        "--only",
+        type=_parts,
+        metavar="PARTS",
+        help="comma-separated parts to run: " + ", ".join(PARTS) + " (default: all)",
+    )
 
-    report = commands.add_parser("report", help="re-render a run's report from its results.json")
-    report.add_argument("run_dir", type=Path)
+    hosts = _command(
+        commands,
+        "hosts",
+        "check the monitoring host and Prometheus's security alone",
+        "testinfra checks of the host in hosts.host (user, dirs, binaries, unit, process,\n"
+        "port, config, scrape job and target) and Prometheus's security. No CloudWatch, no\n"
+        "load. Needs hosts.enabled: true.",
+        "cwparity hosts --config my.yaml --out /tmp/reports",
+    )
+    _config_option(hosts)
+    hosts.add_argument(
+        "--out", type=Path, help="reports folder (default: report.output_dir)", metavar="DIR"
+    )
 
-    validate = commands.add_parser("validate", help="check a config file and say what it maps")
-    validate.add_argument("--config", type=Path, required=True)
+    grafana = _command(
+        commands,
+        "grafana",
+        "check Grafana alone",
+        "Grafana's service and port (on hosts.host), health, Prometheus datasource, the\n"
+        "latency panel's queries compared with Prometheus over a window (default: the last\n"
+        "15 minutes), and Grafana's security. Needs grafana.enabled: true and grafana.url.",
+        "cwparity grafana --config my.yaml --start now-1h --end now",
+    )
+    _config_option(grafana)
+    grafana.add_argument(
+        "--out", type=Path, help="reports folder (default: report.output_dir)", metavar="DIR"
+    )
+    _window_options(grafana, "the panel is compared over")
+
+    report = _command(
+        commands,
+        "report",
+        "re-render a run's report from its results.json",
+        "Writes report.html and junit.xml again from the run folder's results.json alone.",
+        "cwparity report reports/20261125T063630Z-demo/",
+    )
+    report.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run folder")
+
+    validate = _command(
+        commands,
+        "validate",
+        "check a config file and say what it maps",
+        "Validates every key (one line naming the file, key and value on a mistake), lists\n"
+        "the routes and lints the config's PromQL queries. Connects to nothing.",
+        "cwparity validate --config fixtures/configs/guide-linode.yaml",
+    )
+    _config_option(validate)
     return parser
 
 
@@ -82,7 +208,11 @@ def _dispatch(args: argparse.Namespace):
             args.out, dict(args.app_env), args.duration, args.side_by_side, args.workers
         )
     if args.command == "run":
-        return flows.run(args.config, args.out, args.no_load, args.start, args.end)
+        return flows.run(args.config, args.out, args.no_load, args.start, args.end, args.only)
+    if args.command == "hosts":
+        return flows.hosts(args.config, args.out)
+    if args.command == "grafana":
+        return flows.grafana(args.config, args.out, args.start, args.end)
     if args.command == "report":
         return flows.rerender(args.run_dir)
     from cwparity.config import load_config

@@ -1,22 +1,26 @@
 """The CLI's commands as functions: prepare a run folder, judge it with the suites, say where.
 
 ``demo`` and ``run`` differ only in where the stack comes from (embedded or the user's own) and
-whether load is sent; both end in the same ``judge_folder`` (pytest over suites/).
+whether load is sent; ``hosts`` and ``grafana`` are ``run`` limited to one part (no CloudWatch, no
+load). All end in the same ``judge_folder`` (pytest over the installed suites). The pytest
+plugin's ``--cwparity-config`` prepares its run folder with ``plan_run`` too.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
 
 from cwparity.config import RunConfig, load_config
 from cwparity.errors import ConfigError
-from cwparity.paths import CONFIGS_DIR, ROOT, SUITES_DIR
+from cwparity.parts import marker_expression, require
+from cwparity.paths import CONFIGS_DIR, SUITES_DIR
 from cwparity.report import read_document, write_all
 from cwparity.run import RunPlan, connect, timestamp_slug, window_for_load
 from cwparity.window import Window, align_down, align_up, parse_time
@@ -27,6 +31,8 @@ DEMO_CONFIG = CONFIGS_DIR / "demo.yaml"
 DEMO_SIDE_BY_SIDE_CONFIG = CONFIGS_DIR / "demo-side-by-side.yaml"
 # /long-request sleeps 1-5 s in the guide; the demo keeps its shape but stays short
 DEMO_APP_ENV = {"CWPARITY_APP_LONG_SLEEP": "0.05,0.25"}
+# what a run without load and without a given window looks at (Grafana's panel comparison)
+RECENT = timedelta(minutes=15)
 
 
 @dataclass
@@ -94,19 +100,72 @@ def demo(
 
 
 def run(
-    config_path: Path, out: Path | None, no_load: bool, start: str | None, end: str | None
+    config_path: Path,
+    out: Path | None,
+    no_load: bool,
+    start: str | None,
+    end: str | None,
+    only: Sequence[str] | None = None,
+    mode: str = "run",
 ) -> Outcome:
+    """A run against the user's own endpoints; ``only`` limits it to some parts (parity, hosts,
+    grafana, security), each of which must be on in the config."""
     config = load_config(config_path)
-    run_dir = new_run_dir(config, out)
-    meta = {"mode": "run", "started_at": datetime.now(UTC).isoformat()}
-    if no_load or not config.load.enabled:
-        connect(config)
+    if only is not None:
+        require(only, config, str(config_path))
+    parity = only is None or "parity" in only
+    window = None
+    if parity and (no_load or not config.load.enabled):
         window = user_window(start, end, config.window.period)
-        plan = RunPlan(config_path.resolve(), window, run_dir, None, meta)
-    else:
-        plan = load_and_plan(config, config_path.resolve(), run_dir, meta)
-    plan.save()
-    return judge_folder(run_dir)
+    elif not parity and (start or end):
+        window = user_window(start, end, config.window.period, "a window")
+    run_dir = new_run_dir(config, out)
+    meta: dict = {"mode": mode, "started_at": datetime.now(UTC).isoformat()}
+    if only is not None:
+        meta["parts"] = list(only)
+    plan_run(config, config_path.resolve(), run_dir, meta, parity, window).save()
+    return judge_folder(run_dir, only)
+
+
+def hosts(config_path: Path, out: Path | None) -> Outcome:
+    """The monitoring host and Prometheus's security, alone: no CloudWatch, no load."""
+    return run(config_path, out, True, None, None, only=("hosts",), mode="hosts")
+
+
+def grafana(config_path: Path, out: Path | None, start: str | None, end: str | None) -> Outcome:
+    """Grafana alone, its panel compared with Prometheus over a window (default: the last 15 min)."""
+    return run(config_path, out, True, start, end, only=("grafana",), mode="grafana")
+
+
+def plan_run(
+    config: RunConfig,
+    config_path: Path,
+    run_dir: Path,
+    meta: dict,
+    parity: bool,
+    window: Window | None,
+) -> RunPlan:
+    """What the run folder judges: the given window; else, for parity, a window around fresh
+    load; else the recent window. Parity needs both sources: they are checked first."""
+    if window is not None:
+        if parity:
+            connect(config)
+        return RunPlan(config_path, window, run_dir, None, meta)
+    if parity:
+        if not config.load.enabled:
+            raise ConfigError(
+                "load.enabled is false: give the window to judge "
+                "(run --no-load --start --end, or pytest --cwparity-window)"
+            )
+        return load_and_plan(config, config_path, run_dir, meta)
+    return RunPlan(config_path, recent_window(config.window.period), run_dir, None, meta)
+
+
+def recent_window(period: int, now: datetime | None = None) -> Window:
+    """The whole periods of the last 15 minutes (at least one period)."""
+    end = align_down(now or datetime.now(UTC), period)
+    span = max(RECENT.total_seconds(), period)
+    return Window(align_down(end - timedelta(seconds=span), period), end, period)
 
 
 def load_and_plan(config: RunConfig, config_path: Path, run_dir: Path, meta: dict) -> RunPlan:
@@ -127,9 +186,11 @@ def load_and_plan(config: RunConfig, config_path: Path, run_dir: Path, meta: dic
     return RunPlan(config_path, window, run_dir, truth, meta)
 
 
-def user_window(start: str | None, end: str | None, period: int) -> Window:
+def user_window(
+    start: str | None, end: str | None, period: int, option: str = "--no-load"
+) -> Window:
     if not start or not end:
-        raise ConfigError("--no-load needs --start and --end (ISO 8601, unix seconds or now-15m)")
+        raise ConfigError(f"{option} needs --start and --end (ISO 8601, unix seconds or now-15m)")
     try:
         first, last = parse_time(start), parse_time(end)
     except ValueError as err:
@@ -142,16 +203,45 @@ def user_window(start: str | None, end: str | None, period: int) -> Window:
     return window
 
 
-def judge_folder(run_dir: Path) -> Outcome:
-    """Run suites/ over the prepared folder; the verdict is what results.json says."""
+def window_option(text: str, period: int) -> Window:
+    """``START:END`` (or ISO 8601's ``START/END``), each an ISO 8601 time, unix seconds or
+    ``now-15m``, as the grid-aligned window (ISO times hold colons: the one split whose both
+    halves are times is taken)."""
+    candidates = [tuple(text.split("/", 1))] if "/" in text else []
+    candidates += [(text[:i], text[i + 1 :]) for i, char in enumerate(text) if char == ":"]
+    valid = [(start, end) for start, end in candidates if _is_time(start) and _is_time(end)]
+    if len(valid) != 1:
+        raise ConfigError(
+            f"--cwparity-window {text!r}: expected START:END or START/END, "
+            "e.g. now-30m:now or 2026-11-24T10:00:00Z/2026-11-24T11:00:00Z"
+        )
+    return user_window(*valid[0], period, "--cwparity-window")
+
+
+def _is_time(text: str) -> bool:
+    try:
+        parse_time(text)
+    except ValueError:
+        return False
+    return bool(text.strip())
+
+
+def judge_folder(run_dir: Path, only: Sequence[str] | None = None) -> Outcome:
+    """Run the suites over the prepared folder (only the parts named, when named); the verdict
+    is what results.json says."""
     import pytest
 
     args = [
         str(SUITES_DIR),
         f"--cwparity-run-dir={run_dir}",
-        f"--rootdir={ROOT}",
+        # the run's pytest settings are all here: no pytest.ini or pyproject.toml of the working
+        # directory (or of a checkout) changes how a run is judged
         "-c",
-        str(ROOT / "pyproject.toml"),
+        os.devnull,
+        f"--rootdir={SUITES_DIR.parent}",
+        "--strict-markers",
+        "-p",
+        "no:cacheprovider",
         "-v",
         "--no-header",
         "-s",
@@ -160,6 +250,8 @@ def judge_folder(run_dir: Path) -> Outcome:
         "-W",
         "ignore::DeprecationWarning",
     ]
+    if only is not None:
+        args += ["-m", marker_expression(only)]
     pytest_code = int(pytest.main(args))
     results = run_dir / "results.json"
     if not results.exists():

@@ -1,23 +1,36 @@
-"""The pytest plugin behind suites/: options, per-route parametrization, one evaluation a session.
+"""The pytest plugin behind the suites: options, per-route parametrization, one evaluation a
+session, the run folder written at the end.
 
-Inactive (and cheap) unless ``--cwparity-run-dir`` or ``--cwparity-config`` is given: it loads in
-every pytest run of an environment where cwparity is installed.
+Two ways in: ``--cwparity-run-dir`` judges a folder that ``cwparity demo|run|hosts|grafana``
+prepared; ``--cwparity-config FILE`` (``pytest --pyargs cwparity.suites``, as testinfra users
+run their suites) prepares that folder itself when the tests start, as ``cwparity run`` would:
+load is sent only when parity tests are selected and no ``--cwparity-window`` is given.
+testinfra's own ``--hosts``/``--connection``/``--ssh-config``/``--ssh-identity-file``/``--sudo``
+replace the config's ``hosts`` keys.
+
+Inactive (and cheap) unless one of the two is given: it loads in every pytest run of an
+environment where cwparity is installed.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from cwparity.comparison import explain as explain_comparison
-from cwparity.config import redact
-from cwparity.errors import HarnessError
+from cwparity.config import RunConfig, load_config, redact
+from cwparity.errors import ConfigError, HarnessError
 from cwparity.results import CheckResult, Status
+from cwparity.window import Window
+
+if TYPE_CHECKING:
+    from cwparity.run import RunPlan
 
 log = logging.getLogger(__name__)
 
@@ -31,25 +44,62 @@ MARKERS = {
 
 
 class ParitySession:
-    """One run folder being judged: evaluated lazily, once; every suite records into it."""
+    """One run folder being judged: evaluated lazily, once; every suite records into it.
 
-    def __init__(self, run_dir: Path) -> None:
+    From ``--cwparity-run-dir`` the folder exists already; from ``--cwparity-config`` it is
+    prepared (``prepare``) when the tests start, so the config is known at collection and the
+    window (and load) follows from the tests selected.
+    """
+
+    def __init__(self, run_dir: Path | None = None, *, pending: PendingRun | None = None) -> None:
         from cwparity.run import RunPlan
 
-        self.run_dir = run_dir
-        self.plan = RunPlan.load(run_dir)
-        self.config = self.plan.config()
+        self.pending = pending
+        self._plan: RunPlan | None = None
+        if pending is None:
+            assert run_dir is not None
+            self._plan = RunPlan.load(run_dir)
+            self.config = self._plan.config()
+        else:
+            self.config = pending.config
+        self.prepare_error: HarnessError | None = None
         self.recorded: list[CheckResult] = []
         self.info: dict[str, Any] = {}
         self._evaluated = False
         self._parity: list[CheckResult] = []
         self.periods: list[dict[str, Any]] = []
+        self.document: dict[str, Any] | None = None
+
+    @property
+    def plan(self) -> RunPlan:
+        if self._plan is None:
+            self.prepare(parity=False)
+        assert self._plan is not None
+        return self._plan
+
+    @property
+    def prepared(self) -> bool:
+        return self._plan is not None
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.plan.run_dir)
+
+    def prepare(self, parity: bool) -> None:
+        """Write the run folder of a ``--cwparity-config`` session (once). A source that cannot
+        be reached or load that fails is recorded: the parity tests then fail with it."""
+        if self._plan is not None or self.pending is None:
+            return
+        self._plan, self.prepare_error = self.pending.prepare(parity)
 
     def parity_checks(self) -> list[CheckResult]:
         from cwparity.run import error_check, evaluate
 
         if not self._evaluated:
             self._evaluated = True
+            if self.prepare_error is not None:
+                self._parity = [error_check(self.prepare_error)]
+                return self._parity
             try:
                 evaluation = evaluate(self.plan, self.config)
                 self._parity, self.info = evaluation.checks, evaluation.info
@@ -83,8 +133,8 @@ class ParitySession:
     def write_reports(self) -> dict[str, Path]:
         from cwparity.report import build_document, write_all
 
-        document = build_document(self.all_checks(), self.run_summary())
-        return write_all(self.run_dir, document)
+        self.document = build_document(self.all_checks(), self.run_summary())
+        return write_all(self.run_dir, self.document)
 
     def run_summary(self) -> dict[str, Any]:
         """The run's record for the report, with every secret masked (targets, Locust names
@@ -121,11 +171,73 @@ def period_records(aligned: Any) -> list[dict[str, Any]]:
     return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
 
 
+@dataclass
+class PendingRun:
+    """``--cwparity-config``: the run folder to prepare when the tests start."""
+
+    config_path: Path
+    config: RunConfig
+    out: Path | None
+    window: Window | None
+
+    @classmethod
+    def from_options(cls, config: pytest.Config) -> PendingRun:
+        from cwparity.flows import window_option
+
+        path = Path(config.getoption("cwparity_config"))
+        run_config = load_config(path)
+        text = config.getoption("cwparity_window")
+        window = window_option(text, run_config.window.period) if text else None
+        out = config.getoption("cwparity_out")
+        return cls(path.resolve(), run_config, Path(out) if out else None, window)
+
+    def prepare(self, parity: bool) -> tuple[RunPlan, HarnessError | None]:
+        """The run folder and its plan, as ``cwparity run`` writes them."""
+        from cwparity.flows import new_run_dir, plan_run, recent_window
+        from cwparity.run import RunPlan
+
+        run_dir = new_run_dir(self.config, self.out)
+        meta = {"mode": "pytest", "started_at": datetime.now(UTC).isoformat()}
+        try:
+            plan = plan_run(self.config, self.config_path, run_dir, meta, parity, self.window)
+            error = None
+        except HarnessError as err:
+            log.error("cwparity: %s", err)
+            window = self.window or recent_window(self.config.window.period)
+            plan, error = RunPlan(self.config_path, window, run_dir, None, meta), err
+        plan.save()
+        return plan, error
+
+
 SESSION_KEY = pytest.StashKey[ParitySession]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("cwparity", "cwparity parity runs")
+    group.addoption(
+        "--cwparity-config",
+        dest="cwparity_config",
+        metavar="FILE",
+        default=None,
+        help="judge the endpoints in this config (YAML): the run folder is written as "
+        "`cwparity run` writes it; load is sent when parity tests are selected and no "
+        "--cwparity-window is given",
+    )
+    group.addoption(
+        "--cwparity-window",
+        dest="cwparity_window",
+        metavar="START:END",
+        default=None,
+        help="judge this window, send no load: ISO 8601 times, unix seconds or now-15m "
+        "(e.g. now-30m:now, or START/END)",
+    )
+    group.addoption(
+        "--cwparity-out",
+        dest="cwparity_out",
+        metavar="DIR",
+        default=None,
+        help="reports folder for --cwparity-config (default: the config's report.output_dir)",
+    )
     group.addoption(
         "--cwparity-run-dir",
         dest="cwparity_run_dir",
@@ -138,11 +250,55 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, help_text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {help_text}")
     run_dir = config.getoption("cwparity_run_dir")
-    if run_dir:
-        try:
-            config.stash[SESSION_KEY] = ParitySession(Path(run_dir))
-        except (HarnessError, OSError) as err:
-            raise pytest.UsageError(f"cwparity: {err}") from None
+    from_config = config.getoption("cwparity_config")
+    if run_dir and from_config:
+        raise pytest.UsageError("cwparity: give --cwparity-run-dir or --cwparity-config, not both")
+    for option in ("cwparity_window", "cwparity_out"):
+        if config.getoption(option) and not from_config:
+            flag = "--" + option.replace("_", "-")
+            raise pytest.UsageError(f"cwparity: {flag} needs --cwparity-config")
+    if not run_dir and not from_config:
+        return
+    try:
+        if from_config:
+            session = ParitySession(pending=PendingRun.from_options(config))
+        else:
+            session = ParitySession(Path(run_dir))
+        session.config = with_testinfra_options(session.config, config)
+    except (HarnessError, OSError) as err:
+        raise pytest.UsageError(f"cwparity: {err}") from None
+    config.stash[SESSION_KEY] = session
+
+
+def with_testinfra_options(run_config: RunConfig, config: pytest.Config) -> RunConfig:
+    """testinfra's ``--hosts``, ``--connection``, ``--ssh-config``, ``--ssh-identity-file`` and
+    ``--sudo`` in place of the config's ``hosts`` keys (one monitoring host)."""
+    from pydantic import ValidationError
+
+    from cwparity.hosts.settings import HostsConfig
+
+    option = config.option
+    update: dict[str, Any] = {}
+    hosts = getattr(option, "hosts", None)
+    if hosts:
+        names = [name.strip() for name in hosts.split(",") if name.strip()]
+        if len(names) != 1:
+            raise ConfigError(f"--hosts {hosts!r}: cwparity checks one monitoring host")
+        connection = getattr(option, "connection", None) or "paramiko"  # testinfra's default
+        update["host"] = names[0] if "://" in names[0] else f"{connection}://{names[0]}"
+    for key in ("ssh_config", "ssh_identity_file"):
+        if getattr(option, key, None):
+            update[key] = getattr(option, key)
+    if getattr(option, "sudo", False):
+        update["sudo"] = True
+    if not update:
+        return run_config
+    try:
+        merged = HostsConfig.model_validate({**run_config.hosts.model_dump(), **update})
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise ConfigError(f"--hosts {update.get('host')!r}: {first['msg']}") from None
+    return run_config.model_copy(update={"hosts": merged})
 
 
 def active_session(config: pytest.Config) -> ParitySession | None:
@@ -181,12 +337,37 @@ def monitoring_host(parity_session: ParitySession) -> Any:
         pytest.fail(str(err), pytrace=False)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """A ``--cwparity-config`` run folder is prepared before the first test, so every suite
+    (Grafana's window too) sees the window the parity tests judge: with load when any parity
+    test is selected and no window was given."""
+    parity = active_session(session.config)
+    if parity is None or parity.prepared or session.config.option.collectonly:
+        return
+    if session.testsfailed and not session.config.option.continue_on_collection_errors:
+        return  # pytest stops on collection errors: send no load for a run that will not run
+    if session.items:
+        parity.prepare(any(item.get_closest_marker("parity") for item in session.items))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     parity = active_session(session.config)
-    if parity is None:
+    if parity is None or not parity.prepared:
         return
     paths = parity.write_reports()
     log.info("report written: %s", paths["html"])
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """``pytest --cwparity-config``: the verdict and where the report is, as the CLI says them."""
+    parity = active_session(terminalreporter.config)
+    if parity is None or parity.pending is None or parity.document is None:
+        return
+    document = parity.document
+    summary = ", ".join(f"{n} {s}" for s, n in document["summary"].items() if n)
+    terminalreporter.write_line(f"cwparity: verdict {document['verdict'].upper()} ({summary})")
+    terminalreporter.write_line(f"cwparity: report {parity.run_dir / 'report.html'}")
 
 
 def assert_checks(checks: Iterable[CheckResult]) -> None:

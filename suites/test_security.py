@@ -1,8 +1,9 @@
 """Acceptance criteria: the guide's "Security and Access Controls" advice holds.
 
-Prometheus checks run when ``hosts.enabled``; Grafana checks when ``grafana.enabled``. In a
-profile that is not strict (``hosts.strict`` / ``grafana.strict`` false, the demo) a failure is
-reported as a warning (WARN, reason ``warning: ...``) instead of failing the run.
+Prometheus checks run when ``hosts.enabled`` (``cwparity hosts`` runs them with the host suite);
+Grafana checks, marked ``grafana`` too, when ``grafana.enabled``. In a profile that is not strict
+(``hosts.strict`` / ``grafana.strict`` false, the demo) a failure is reported as a warning (WARN,
+reason ``warning: ...``) instead of failing the run.
 """
 
 import pytest
@@ -54,9 +55,11 @@ def test_prometheus_is_reached_over_tls_when_the_profile_asks(parity_session, pr
     )
 
 
+@pytest.mark.grafana
 def test_grafana_rejects_the_default_admin_password(parity_session, grafana_checks):
     judge(parity_session, grafana_checks, "security.grafana.default_password")
 
 
+@pytest.mark.grafana
 def test_grafana_anonymous_access_is_off(parity_session, grafana_checks):
     judge(parity_session, grafana_checks, "security.grafana.anonymous")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 
 from cwparity.errors import StackError
@@ -10,6 +11,8 @@ from cwparity.paths import APPS_DIR
 from cwparity.stack.process import ManagedProcess, free_port, port_open
 
 APPS = ("dual_app", "cloudwatch_app", "prometheus_app")
+# what the apps import: the `demo` extra, not needed for runs against your own endpoints
+APP_MODULES = ("flask", "prometheus_flask_exporter", "boto3")
 
 
 def start_app(
@@ -17,6 +20,11 @@ def start_app(
 ) -> tuple[ManagedProcess, str]:
     if name not in APPS:
         raise StackError(f"unknown example app {name!r}; choose from {', '.join(APPS)}")
+    missing = [module for module in APP_MODULES if find_spec(module) is None]
+    if missing:
+        raise StackError(
+            f"the example apps need {', '.join(missing)}: pip install 'cwparity[demo]'"
+        )
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     script = APPS_DIR / f"{name}.py"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 
 from cwparity.errors import StackError
@@ -17,12 +17,17 @@ MOTO_CREDENTIALS = {
 }
 
 
+def moto_argv(port: int) -> list[str]:
+    """moto's server module run by this interpreter: the moto installed with cwparity, never
+    whatever ``moto_server`` comes first on PATH (another venv's, another version)."""
+    return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+
+
 def start_moto(log_dir: Path) -> tuple[ManagedProcess, str]:
-    binary = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
-    if not Path(binary).exists():
-        raise StackError("moto_server not found: pip install 'moto[server]'")
+    if find_spec("moto") is None:
+        raise StackError("moto is not installed: pip install 'cwparity[demo]'")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    process = ManagedProcess("moto", [binary, "-H", "127.0.0.1", "-p", str(port)], log_dir)
+    process = ManagedProcess("moto", moto_argv(port), log_dir)
     process.wait_ready(lambda: http_ok(f"{url}/moto-api/"), timeout=30, what="serving")
     return process, url

@@ -1,6 +1,7 @@
 """`cwparity run --config` as a user runs it against their own endpoints (here: a stack started
 by the test, reached only through the config file's URLs), then the same window re-judged with
---no-load --start --end."""
+--no-load --start --end --only parity, and once more the pytest way (`pytest --pyargs
+cwparity.suites --cwparity-config … --cwparity-window START/END -m parity`)."""
 
 import json
 import os
@@ -59,9 +60,30 @@ def test_run_against_own_endpoints_then_rejudge_the_window(tmp_path):
             window["start"],
             "--end",
             window["end"],
+            "--only",
+            "parity",
             env=env,
         )
+        native = subprocess.run(
+            [
+                *(sys.executable, "-m", "pytest", "--pyargs", "cwparity.suites", "-m", "parity"),
+                f"--cwparity-config={path}",
+                f"--cwparity-window={window['start']}/{window['end']}",
+                f"--cwparity-out={tmp_path / 'native'}",
+                *("-p", "no:cacheprovider", "-q"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+            cwd=tmp_path,
+        )
     assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    assert native.returncode == 0, native.stdout[-2000:] + native.stderr[-2000:]
+    assert "cwparity: verdict PASS" in native.stdout
+    third = json.loads(next((tmp_path / "native").glob("*/results.json")).read_text())
+    assert third["run"]["mode"] == "pytest" and third["run"]["window"] == window
+    assert not {c["kind"] for c in third["checks"]} & {"host", "grafana", "security"}
     second = json.loads(next((tmp_path / "again").glob("*/results.json")).read_text())
     checks = {c["id"]: c for c in second["checks"]}
     # no load was sent: nothing to compare with Locust, but the backends still agree exactly
@@ -70,3 +92,5 @@ def test_run_against_own_endpoints_then_rejudge_the_window(tmp_path):
         assert checks[f"count[{route}]"]["status"] == "pass"
         before = next(c for c in first["checks"] if c["id"] == f"count[{route}]")
         assert checks[f"count[{route}]"]["observed"] == before["observed"]
+        judged = next(c for c in third["checks"] if c["id"] == f"count[{route}]")
+        assert judged["status"] == "pass" and judged["observed"] == before["observed"]

@@ -21,13 +21,13 @@ import requests
 from cwparity.config import RunConfig, parse_config
 from cwparity.hosts.grafana import grafana_checks
 from cwparity.hosts.security import grafana_security_checks
-from cwparity.paths import ROOT
+from cwparity.paths import FIXTURES_DIR, SUITES_DIR
 from cwparity.results import Status
 from cwparity.run import RunPlan
 from cwparity.stack.embedded import EmbeddedStack
 from cwparity.window import Window
 
-sys.path.insert(0, str(ROOT / "fixtures"))
+sys.path.insert(0, str(FIXTURES_DIR))
 from grafana_standin import GUIDE_EXPR, GrafanaStandin, StandinState
 
 pytestmark = pytest.mark.integration
@@ -227,10 +227,10 @@ def test_the_grafana_suites_run_through_pytest_and_land_in_the_report(grafana, w
     config_path.write_text(json.dumps(config.model_dump(mode="json")))
     run_dir = tmp_path / "run"
     RunPlan(config_path, window, run_dir, None, {"mode": "run"}).save()
-    suites = [str(ROOT / "suites" / name) for name in ("test_grafana.py", "test_security.py")]
+    suites = [str(SUITES_DIR / name) for name in ("test_grafana.py", "test_security.py")]
     argv = [sys.executable, "-m", "pytest", *suites, f"--cwparity-run-dir={run_dir}"]
-    argv += [f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"), "-q", "-p", "no:logging"]
-    answer = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
+    argv += ["-q", "-p", "no:logging", "-p", "no:cacheprovider"]
+    answer = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path)
     assert answer.returncode == 0, answer.stdout[-2000:]
     document = json.loads((run_dir / "results.json").read_text())
     statuses = {c["id"]: c["status"] for c in document["checks"]}

@@ -22,12 +22,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 import requests
+import yaml
 
 from cwparity.config import RunConfig, parse_config
 from cwparity.errors import SourceError
@@ -48,14 +50,13 @@ from cwparity.hosts.prometheus_host import (
     prometheus_checks,
 )
 from cwparity.hosts.security import prometheus_security_checks
-from cwparity.paths import APPS_DIR, ROOT
+from cwparity.paths import APPS_DIR, GRAFANA_STANDIN, HOSTS_DIR
 from cwparity.results import Status
-from cwparity.run import RunPlan
-from cwparity.window import Window, parse_time
+from cwparity.stack.process import free_port
 
 pytestmark = pytest.mark.integration
 
-MAKE_HOST = ROOT / "fixtures" / "hosts" / "make-guide-host.sh"
+MAKE_HOST = HOSTS_DIR / "make-guide-host.sh"
 TOOLS = ("ip", "unshare", "setpriv", "mount", "ss", "ps")
 BIND_TARGETS = ("/etc/prometheus", "/var/lib/prometheus", "/usr/local/bin", "/etc/systemd/system")
 
@@ -168,7 +169,7 @@ def host_script(tmp: Path, root: Path, sshd_config: Path) -> Path:
     ]
     binds += [f"mount --bind {root}{target} {target}" for target in BIND_TARGETS]
     app = f"{sys.executable} {APPS_DIR / 'prometheus_app.py'} --host 127.0.0.1 --port 8080"
-    standin = f"{sys.executable} {ROOT / 'fixtures/grafana_standin.py'} --prometheus http://127.0.0.1:9090 --port 3000"
+    standin = f"{sys.executable} {GRAFANA_STANDIN} --prometheus http://127.0.0.1:9090 --port 3000"
     script = tmp / "host.sh"
     script.write_text(
         "\n".join(
@@ -315,39 +316,222 @@ def test_the_guide_host_passes_over_real_ssh_with_systemd_checks_skipped(guide_h
     assert "version" in checks["host.binary[/usr/local/bin/promtool]"].reason
 
 
-def test_the_host_suites_run_through_pytest_and_land_in_the_report(guide_host):
-    run_dir = guide_host.tmp / "run"
-    config_path = guide_host.tmp / "run-config.json"
-    # the paramiko backend here (the other tests use ssh://): one connection for the whole suite
-    config = guide_host.config(host=f"paramiko://root@{guide_host.address}")
-    config_path.write_text(json.dumps(config.model_dump(mode="json")))
-    window = Window(parse_time("2026-11-25T00:00:00Z"), parse_time("2026-11-25T00:01:00Z"), 60)
-    RunPlan(config_path, window, run_dir, None, {"mode": "run"}).save()
-    suites = [str(ROOT / "suites" / name) for name in ("test_hosts.py", "test_security.py")]
+def write_config(config: RunConfig, path: Path) -> Path:
+    path.write_text(yaml.safe_dump(config.model_dump(mode="json", exclude_unset=True)))
+    return path
+
+
+def without_aws(**extra: str) -> dict[str, str]:
+    """The environment with no AWS credentials, region or endpoint: nothing could reach
+    CloudWatch, so a run that needs it fails."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    return {
+        **env,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        **extra,
+    }
+
+
+def cwparity_hosts(config: RunConfig, tmp: Path) -> tuple[subprocess.CompletedProcess[str], dict]:
+    """`cwparity hosts --config` as a user runs it, from a folder of its own."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    path = write_config(config, tmp / "cwparity.yaml")
+    answer = subprocess.run(
+        [sys.executable, "-m", "cwparity.cli", "hosts", "--config", str(path), "--out", str(tmp)],
+        capture_output=True,
+        text=True,
+        cwd=tmp,
+        env=without_aws(),
+        timeout=120,
+    )
+    results = next(tmp.glob("*/results.json"), None)
+    assert results is not None, answer.stderr[-2000:]
+    return answer, json.loads(results.read_text())
+
+
+def no_cloudwatch(config: RunConfig) -> RunConfig:
+    """The config with CloudWatch pointed at a port nothing listens on."""
+    closed = f"http://127.0.0.1:{free_port()}"
+    update = config.cloudwatch.model_copy(update={"endpoint_url": closed})
+    return config.model_copy(update={"cloudwatch": update})
+
+
+def test_cwparity_hosts_passes_with_no_cloudwatch_and_reports_only_host_checks(guide_host):
+    answer, document = cwparity_hosts(no_cloudwatch(guide_host.config()), guide_host.tmp / "hosts")
+    assert answer.returncode == 0, answer.stdout[-3000:] + answer.stderr[-2000:]
+    assert "cwparity: verdict PASS" in answer.stdout
+    assert {c["kind"] for c in document["checks"]} == {"host", "security"}
+    assert document["run"]["mode"] == "hosts"
+    assert document["verdict"] == "pass" and document["exit_code"] == 0
+    statuses = {c["id"]: c["status"] for c in document["checks"]}
+    assert statuses["host.target[flask_app]"] == "pass"
+    assert statuses["security.prometheus.not_root"] == "pass"
+
+
+@contextlib.contextmanager
+def owned_by_root(path: Path) -> Iterator[None]:
+    before = path.stat()
+    os.chown(path, 0, 0)
+    try:
+        yield
+    finally:
+        os.chown(path, before.st_uid, before.st_gid)
+
+
+@contextlib.contextmanager
+def not_executable(path: Path) -> Iterator[None]:
+    path.chmod(0o644)
+    try:
+        yield
+    finally:
+        path.chmod(0o755)
+
+
+def edited(path: Path, old: str, new: str) -> contextlib.AbstractContextManager[None]:
+    text = path.read_text()
+    assert old in text
+    return changed(path, text.replace(old, new))
+
+
+def appended(path: Path, extra: str) -> contextlib.AbstractContextManager[None]:
+    return changed(path, path.read_text() + extra)
+
+
+def breakage(host: GuideHost, name: str) -> tuple[contextlib.AbstractContextManager[None], dict]:
+    """One of the broken hosts the in-process tests below build, and the config to check it."""
+    etc = host.root / "etc"
+    config, unit = etc / "prometheus/prometheus.yml", etc / "systemd/system/prometheus.service"
+    flag = " \\\n    --web.console.libraries=/etc/prometheus/console_libraries"
+
+    def login_shell() -> contextlib.AbstractContextManager[None]:
+        passwd = (etc / "passwd").read_text()
+        line = next(entry for entry in passwd.splitlines() if entry.startswith("prometheus:"))
+        return edited(etc / "passwd", line, line.rsplit(":", 1)[0] + ":/bin/bash")
+
+    broken: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
+        "data dir owned by root": lambda: owned_by_root(host.root / "var/lib/prometheus"),
+        "target port wrong in the config": lambda: edited(
+            config, "127.0.0.1:8080", "127.0.0.1:8081"
+        ),
+        "config promtool rejects": lambda: appended(
+            config, "  - job_name: broken\n    scrape_interval: often\n"
+        ),
+        "config that is not YAML": lambda: appended(config, "\t- job_name: [broken\n"),
+        "login shell": login_shell,
+        "promtool not executable": lambda: not_executable(host.root / "usr/local/bin/promtool"),
+        "unit without the console flags": lambda: edited(unit, flag, ""),
+        "unit running as root": lambda: edited(unit, "User=prometheus", "User=root"),
+    }
+    overrides = {
+        "target port wrong in the config": {"scrape_target": "127.0.0.1:8080"},
+        "nothing on the expected port": {"listen_port": 9091},
+        "target Prometheus does not scrape": {"scrape_target": "127.0.0.1:9999"},
+    }
+    return broken.get(name, contextlib.nullcontext)(), overrides.get(name, {})
+
+
+BROKEN = {
+    "data dir owned by root": ["host.dir[/var/lib/prometheus]"],
+    "target port wrong in the config": ["host.scrape_job[flask_app]"],
+    "config promtool rejects": ["host.config_valid[/etc/prometheus/prometheus.yml]"],
+    "config that is not YAML": ["host.config_valid[/etc/prometheus/prometheus.yml]"],
+    "login shell": ["host.user[prometheus]"],
+    "promtool not executable": ["host.binary[/usr/local/bin/promtool]"],
+    "unit without the console flags": ["host.unit[prometheus.service]"],
+    "unit running as root": ["host.unit[prometheus.service]", "security.prometheus.not_root"],
+    "nothing on the expected port": ["host.listen[9091]", "host.process[prometheus]"],
+    "target Prometheus does not scrape": ["host.target[flask_app]"],
+}
+
+
+# each CLI run breaks the host in a few independent ways at once (every run is a full host check
+# over SSH, seconds each); the unparseable config runs alone, to show it is reported once
+BROKEN_TOGETHER = {
+    "layout and target": [
+        "data dir owned by root",
+        "login shell",
+        "unit without the console flags",
+        "target Prometheus does not scrape",
+    ],
+    "root and promtool": ["unit running as root", "promtool not executable"],
+    "config and port": [
+        "target port wrong in the config",
+        "config promtool rejects",
+        "nothing on the expected port",
+    ],
+    "config that is not YAML": ["config that is not YAML"],
+}
+
+
+@pytest.mark.parametrize("group", list(BROKEN_TOGETHER))
+def test_cwparity_hosts_fails_the_broken_hosts_with_exit_1(guide_host, group, tmp_path):
+    names = BROKEN_TOGETHER[group]
+    overrides: dict = {"prometheus": {}}
+    with contextlib.ExitStack() as stack:
+        for name in names:
+            broken, prometheus = breakage(guide_host, name)
+            stack.enter_context(broken)
+            overrides["prometheus"].update(prometheus)
+        config = no_cloudwatch(guide_host.config(**overrides))
+        answer, document = cwparity_hosts(config, tmp_path)
+    assert answer.returncode == 1, answer.stdout[-3000:] + answer.stderr[-2000:]
+    statuses = {c["id"]: c for c in document["checks"]}
+    for name in names:
+        for cid in BROKEN[name]:
+            assert statuses[cid]["status"] == "fail", (name, statuses[cid])
+    assert {c["kind"] for c in document["checks"]} <= {"host", "security"}
+    if group == "config that is not YAML":
+        # one fault, reported once: the checks that need the file say they could not read it
+        failed = {cid for cid, c in statuses.items() if c["status"] in ("fail", "error")}
+        assert failed == set(BROKEN["config that is not YAML"])
+        target = statuses["host.target[flask_app]"]
+        assert target["status"] in ("pass", "skip")
+        assert "could not read the config" in target["reason"]
+        assert statuses["host.scrape_job[flask_app]"]["status"] == "skip"
+
+
+def test_the_host_suite_runs_alone_under_pytest_from_the_config(guide_host, tmp_path):
+    """As testinfra users run suites: `pytest --pyargs cwparity.suites --cwparity-config … -m
+    host --junitxml …`, with testinfra's own --hosts naming the host (the config says local://)."""
+    config = no_cloudwatch(guide_host.config(host="local://"))
+    path = write_config(config, tmp_path / "cwparity.yaml")
+    junit = tmp_path / "x.xml"
     answer = subprocess.run(
         [
             sys.executable,
             "-m",
             "pytest",
-            *suites,
-            f"--cwparity-run-dir={run_dir}",
-            f"--rootdir={ROOT}",
-            "-c",
-            str(ROOT / "pyproject.toml"),
-            "-q",
+            "--pyargs",
+            "cwparity.suites",
+            f"--cwparity-config={path}",
+            f"--cwparity-out={tmp_path / 'reports'}",
+            # paramiko: one connection for the whole suite (the other tests use ssh://)
+            f"--hosts=paramiko://root@{guide_host.address}",
+            "-m",
+            "host",
+            f"--junitxml={junit}",
             "-p",
-            "no:logging",
+            "no:cacheprovider",
         ],
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=tmp_path,
+        env=without_aws(),
+        timeout=120,
     )
-    assert answer.returncode == 0, answer.stdout[-2000:]
+    assert answer.returncode == 0, answer.stdout[-3000:] + answer.stderr[-2000:]
+    assert "cwparity: verdict PASS" in answer.stdout
+    cases = ElementTree.parse(junit).getroot().iter("testcase")
+    names = {(case.get("classname", "").rsplit(".", 1)[-1], case.get("name")) for case in cases}
+    assert {module for module, _ in names} == {"test_hosts"}
+    assert ("test_hosts", "test_app_target_is_up_recent_and_at_the_configured_interval") in names
+    run_dir = next((tmp_path / "reports").glob("*-parity"))
     document = json.loads((run_dir / "results.json").read_text())
-    kinds = {c["kind"] for c in document["checks"]}
-    assert {"host", "security"} <= kinds
-    assert document["verdict"] == "pass"
+    assert {c["kind"] for c in document["checks"]} == {"host"}
+    assert document["verdict"] == "pass" and document["run"]["mode"] == "pytest"
     assert "host.service[prometheus]" in (run_dir / "junit.xml").read_text()
+    assert (run_dir / "report.html").exists()
 
 
 def test_security_checks_pass_on_the_guide_host(guide_host):

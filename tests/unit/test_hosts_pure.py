@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pytest
 
 from cwparity.config import parse_config
 from cwparity.errors import ConfigError
+from cwparity.hosts import api
 from cwparity.hosts.api import duration_seconds, find_target, parse_rfc3339
-from cwparity.hosts.common import host_label, select, soften
-from cwparity.hosts.live import flag_value, job_interval, static_targets, unit_service
+from cwparity.hosts.common import guarded, host_label, select, soften
+from cwparity.hosts.live import Layout, flag_value, job_interval, static_targets, unit_service
+from cwparity.hosts.prometheus_host import check_scrape_job, expected_target
 from cwparity.hosts.series import compare_series, frames_to_series, grid_of, matrix_to_series
 from cwparity.results import CheckResult, Status
 
@@ -196,3 +199,149 @@ def test_differences_are_named():
 def test_host_labels_mask_only_the_password():
     assert host_label("ssh://ops:hunter2@203.0.113.10:22") == "ssh://ops:***@203.0.113.10:22"
     assert host_label("ssh://ops@203.0.113.10") == "ssh://ops@203.0.113.10"
+
+
+class FakeHost:
+    """Only what reading the config needs: ``host.file(path).content_string``."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def file(self, path: str) -> SimpleNamespace:
+        return SimpleNamespace(content_string=self.text)
+
+
+GUIDE_CONFIG = """global:
+  scrape_interval: 15s
+scrape_configs:
+  - job_name: flask_app
+    static_configs:
+      - targets: ['localhost:8080']
+"""
+NOT_YAML = GUIDE_CONFIG + "\t- job_name: [broken\n"
+LAYOUT = Layout("/etc/prometheus/prometheus.yml", "/var/lib/prometheus", (), "promtool")
+
+
+def scrape_job(text: str, target: str | None) -> CheckResult:
+    return guarded(
+        "host.scrape_job[flask_app]",
+        "host",
+        "flask_app",
+        lambda: check_scrape_job(FakeHost(text), LAYOUT, "flask_app", target),
+    )
+
+
+def test_the_scrape_target_is_configured_or_the_apps_only_when_asked():
+    app = {"app": {"base_url": "http://198.51.100.20:8080"}}
+    assert expected_target(parse_config(app)) is None
+    asked = {**app, "hosts": {"prometheus": {"scrape_target_from_app": True}}}
+    assert expected_target(parse_config(asked)) == "198.51.100.20:8080"
+    given = {**app, "hosts": {"prometheus": {"scrape_target": "localhost:8080"}}}
+    assert expected_target(parse_config(given)) == "localhost:8080"
+    with pytest.raises(ConfigError, match="not both"):
+        both = {"scrape_target": "a:1", "scrape_target_from_app": True}
+        parse_config({"hosts": {"prometheus": both}})
+
+
+def test_the_scrape_job_check_without_a_target_wants_the_job_with_targets():
+    assert scrape_job(GUIDE_CONFIG, None).status is Status.PASS
+    assert scrape_job(GUIDE_CONFIG, "localhost:8080").status is Status.PASS
+    wrong = scrape_job(GUIDE_CONFIG, "198.51.100.20:8080")
+    assert wrong.status is Status.FAIL
+    assert wrong.reason == "job flask_app targets ['localhost:8080'], expected 198.51.100.20:8080"
+    empty = scrape_job("scrape_configs:\n  - job_name: flask_app\n", None)
+    assert (
+        empty.status is Status.FAIL
+        and empty.reason == "job flask_app has no targets and no discovery"
+    )
+    discovered = (
+        "scrape_configs:\n  - job_name: flask_app\n    file_sd_configs: [{files: [a.json]}]\n"
+    )
+    check = scrape_job(discovered, "198.51.100.20:8080")
+    assert check.status is Status.PASS and check.reason == "job flask_app scrapes file_sd_configs"
+
+
+def test_a_config_that_does_not_parse_is_never_judged_from_a_guess():
+    check = scrape_job(NOT_YAML, None)
+    assert check.status is Status.SKIP
+    assert check.reason.startswith(
+        "could not read the config /etc/prometheus/prometheus.yml: line 7"
+    )
+
+
+def targets(*entries: dict) -> dict:
+    return {"data": {"activeTargets": list(entries)}}
+
+
+def target(
+    instance: str, health: str = "up", interval: str = "15s", job: str = "flask_app"
+) -> dict:
+    return {
+        "labels": {"job": job, "instance": instance},
+        "discoveredLabels": {"__address__": instance, "job": job},
+        "health": health,
+        "lastError": "" if health == "up" else "connection refused",
+        "lastScrape": "2026-11-25T05:00:00.5Z",
+        "scrapeInterval": interval,
+    }
+
+
+@pytest.fixture
+def prometheus_answers(monkeypatch):
+    """The targets API's answer, and Prometheus's clock 2 s after the last scrape."""
+    answer: dict = {}
+    monkeypatch.setattr(api, "get_json", lambda session, url, **kw: (200, answer["targets"]))
+    monkeypatch.setattr(api, "server_time", lambda session, url: 1795582802.5)
+    return answer
+
+
+def judge_target(text: str, wanted: str | None, **prometheus) -> CheckResult:
+    config = parse_config({"prometheus": prometheus})
+    return guarded(
+        "host.target[flask_app]",
+        "host",
+        "flask_app",
+        lambda: api.check_target(config, FakeHost(text), LAYOUT, wanted),
+    )
+
+
+def test_without_a_target_every_target_of_the_job_must_be_up(prometheus_answers):
+    prometheus_answers["targets"] = targets(
+        target("a:8080"), target("b:8080"), target("x", job="node")
+    )
+    check = judge_target(GUIDE_CONFIG, None)
+    assert check.status is Status.PASS
+    assert check.reason == "2 targets of flask_app up, scraped 2.0s ago every 15s"
+    prometheus_answers["targets"] = targets(target("a:8080"), target("b:8080", health="down"))
+    down = judge_target(GUIDE_CONFIG, None)
+    assert down.status is Status.FAIL
+    assert down.reason == "target b:8080 is down: connection refused"
+    prometheus_answers["targets"] = targets(target("x", job="node"))
+    none = judge_target(GUIDE_CONFIG, None)
+    assert (
+        none.status is Status.FAIL
+        and none.reason == "Prometheus has no active target in job flask_app"
+    )
+
+
+def test_a_named_target_must_be_in_the_job(prometheus_answers):
+    prometheus_answers["targets"] = targets(target("localhost:8080"))
+    assert judge_target(GUIDE_CONFIG, "localhost:8080").status is Status.PASS
+    missing = judge_target(GUIDE_CONFIG, "198.51.100.20:8080")
+    assert missing.reason == "Prometheus has no active target 198.51.100.20:8080 in job flask_app"
+
+
+def test_the_target_interval_is_compared_with_the_config_only_when_it_parses(prometheus_answers):
+    prometheus_answers["targets"] = targets(target("localhost:8080", interval="15s"))
+    other = judge_target(GUIDE_CONFIG.replace("15s", "1m"), None)
+    assert other.status is Status.FAIL
+    assert other.reason == "scrape interval 15s differs from the config's 1m"
+    # the file does not parse: its interval is unknown, not the 1m default
+    unparsed = judge_target(NOT_YAML, None)
+    assert unparsed.status is Status.PASS
+    assert "interval not compared with the config (could not read the config" in unparsed.reason
+    garbled = judge_target(GUIDE_CONFIG.replace("15s", "often"), None)
+    assert garbled.status is Status.PASS and "'often' is not a duration" in garbled.reason
+    stale = judge_target(GUIDE_CONFIG, None, scrape_interval="1s")
+    assert stale.status is Status.FAIL
+    assert stale.reason == "scrape interval 15s differs from prometheus.scrape_interval 1s"

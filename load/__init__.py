@@ -1,0 +1,1 @@
+"""The Locust traffic profile (``locustfile.py``), installed as ``cwparity.locustfiles``."""
