@@ -17,13 +17,13 @@ from datetime import UTC, datetime
 
 import pytest
 import requests
+import yaml
 
 from cwparity.config import RunConfig, parse_config
 from cwparity.hosts.grafana import grafana_checks
 from cwparity.hosts.security import grafana_security_checks
-from cwparity.paths import FIXTURES_DIR, SUITES_DIR
+from cwparity.paths import FIXTURES_DIR
 from cwparity.results import Status
-from cwparity.run import RunPlan
 from cwparity.stack.embedded import EmbeddedStack
 from cwparity.window import Window
 
@@ -221,21 +221,29 @@ def test_a_non_strict_profile_reports_the_default_password_as_a_warning(grafana)
     assert check.reason.startswith("warning: Grafana accepts admin/admin")
 
 
-def test_the_grafana_suites_run_through_pytest_and_land_in_the_report(grafana, window, tmp_path):
+def test_cwparity_grafana_runs_the_grafana_suites_alone_and_lands_in_the_report(
+    grafana, window, tmp_path
+):
+    """`cwparity grafana --config … --start … --end …`: no CloudWatch, no host, no load."""
     state, config = grafana
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(config.model_dump(mode="json")))
-    run_dir = tmp_path / "run"
-    RunPlan(config_path, window, run_dir, None, {"mode": "run"}).save()
-    suites = [str(SUITES_DIR / name) for name in ("test_grafana.py", "test_security.py")]
-    argv = [sys.executable, "-m", "pytest", *suites, f"--cwparity-run-dir={run_dir}"]
-    argv += ["-q", "-p", "no:logging", "-p", "no:cacheprovider"]
-    answer = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path)
-    assert answer.returncode == 0, answer.stdout[-2000:]
-    document = json.loads((run_dir / "results.json").read_text())
+    raw = config.model_dump(mode="json", exclude_unset=True)
+    raw["window"] = {"period": 5}
+    raw["cloudwatch"] = {"endpoint_url": "http://127.0.0.1:9"}  # nothing there: never asked
+    config_path = tmp_path / "cwparity.yaml"
+    config_path.write_text(yaml.safe_dump(raw))
+    argv = [sys.executable, "-m", "cwparity.cli", "grafana", "--config", str(config_path)]
+    argv += ["--out", str(tmp_path), "--start", window.start.isoformat()]
+    argv += ["--end", window.end.isoformat()]
+    answer = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert answer.returncode == 0, answer.stdout[-2000:] + answer.stderr[-2000:]
+    results = next(tmp_path.glob("*/results.json"))
+    document = json.loads(results.read_text())
     statuses = {c["id"]: c["status"] for c in document["checks"]}
     assert statuses["grafana.series[Endpoint latency]"] == "pass"
     assert statuses["security.grafana.default_password"] == "pass"
-    assert document["verdict"] == "pass"
-    assert state.admin_password not in (run_dir / "results.json").read_text()
-    assert state.admin_password not in (run_dir / "report.html").read_text()
+    assert {c["kind"] for c in document["checks"]} == {"grafana", "security"}
+    assert not [cid for cid in statuses if cid.startswith("security.prometheus")]
+    assert document["verdict"] == "pass" and document["run"]["mode"] == "grafana"
+    assert document["run"]["window"]["start"] == window.start.isoformat()
+    assert state.admin_password not in results.read_text()
+    assert state.admin_password not in (results.parent / "report.html").read_text()
