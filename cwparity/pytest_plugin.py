@@ -297,7 +297,9 @@ def with_testinfra_options(run_config: RunConfig, config: pytest.Config) -> RunC
         merged = HostsConfig.model_validate({**run_config.hosts.model_dump(), **update})
     except ValidationError as err:
         first = err.errors()[0]
-        raise ConfigError(f"--hosts {update.get('host')!r}: {first['msg']}") from None
+        key = str(first["loc"][0]) if first["loc"] else "host"
+        option_name = "--hosts" if key == "host" else "--" + key.replace("_", "-")
+        raise ConfigError(f"{option_name} {update.get(key)!r}: {first['msg']}") from None
     return run_config.model_copy(update={"hosts": merged})
 
 
