@@ -1,12 +1,17 @@
-"""Benchmark: the engine (align + judge) on a synthetic week: 1,000 series x 10,080 points.
+"""Benchmark: the engine (align + judge) on a synthetic week, next to a bare numpy pass.
 
-Prints aligned points per second and peak memory. Not a test: figures, not assertions.
+Prints aligned points per second, the same figure for a bare numpy pass over the same arrays in
+the same process (interpolate every counter at the period boundaries, difference, compare: the
+floor any engine must stand on), their ratios, and peak memory next to the raw arrays' bytes.
+Not a test: figures, not assertions.
 
-    python benchmarks/engine_throughput.py [--series 1000] [--points 10080]
+    python benchmarks/engine_throughput.py [--series 1000] [--points 10080] [--skip-judge]
 
 The window is a week of one-minute scrapes (10,080 points per series); series are split over
-routes x statuses the way prometheus_flask_exporter labels them; CloudWatch has one SampleCount
-and Sum per route and 5-minute period.
+routes x statuses the way prometheus_flask_exporter labels them, all scraped from one target
+(one shared list of scrape times, as Prometheus stores a target's series); CloudWatch has one
+SampleCount and Sum per route and 5-minute period. "points" are the raw samples of every
+series (``_count`` and ``_sum``), consumed per second.
 """
 
 from __future__ import annotations
@@ -17,11 +22,11 @@ import time
 from datetime import UTC, datetime
 
 import numpy as np
-import pandas as pd
 
-from cwparity.align import Sampling, align
+from cwparity.align import Sampling, align, boundaries
 from cwparity.config import parse_config
 from cwparity.judge import judge_run
+from cwparity.samples import SeriesSet, StatGrid
 from cwparity.window import Window
 
 STATUSES = ("200", "404", "500", "503")
@@ -29,57 +34,81 @@ SCRAPE = 60.0
 PERIOD = 300
 
 
-def synthetic_week(series: int, points: int, rng: np.random.Generator):
-    start = datetime(2026, 11, 16, tzinfo=UTC).timestamp()
-    stamps = start - 3 * SCRAPE + SCRAPE * np.arange(points)
-    routes = [f"GET /r{i}" for i in range(series // len(STATUSES))]
-    frames_count, frames_sum, cw_rows = [], [], []
+def _labels(routes: list[str]) -> list[dict[str, str]]:
+    rows = []
     for route in routes:
         path = route.split(" ", 1)[1]
         for status in STATUSES:
-            increments = rng.poisson(5, points).astype(float)
-            counts = np.cumsum(increments)
-            sums = np.cumsum(increments * 0.02)
             name = f"method=GET,path={path},status={status}"
-            for frame, values in ((frames_count, counts), (frames_sum, sums)):
-                frame.append(
-                    pd.DataFrame(
-                        {
-                            "series": name,
-                            "path": path,
-                            "method": "GET",
-                            "le": "",
-                            "timestamp": stamps,
-                            "value": values,
-                        }
-                    )
-                )
+            rows.append({"series": name, "path": path, "method": "GET", "le": ""})
+    return rows
+
+
+def synthetic_week(series: int, points: int, rng: np.random.Generator):
+    """Counters of ``series`` series over ``points`` scrapes, written straight into arrays."""
+    start = datetime(2026, 11, 16, tzinfo=UTC).timestamp()
+    stamps = start - 3 * SCRAPE + SCRAPE * np.arange(points)
+    routes = [f"GET /r{i}" for i in range(series // len(STATUSES))]
+    labels = _labels(routes)
+    total = len(labels) * points
+    offsets = np.arange(len(labels) + 1, dtype=np.int64) * points
+    timestamps, counts, sums = np.empty(total), np.empty(total), np.empty(total)
+    for index in range(len(labels)):
+        part = slice(index * points, (index + 1) * points)
+        timestamps[part] = stamps
+        np.cumsum(rng.poisson(5, points), out=counts[part])
+        np.multiply(counts[part], 0.02, out=sums[part])
     window_end = start + PERIOD * int((stamps[-1] - start - 2 * SCRAPE) // PERIOD)
     window = Window(
         datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(window_end, UTC), PERIOD
     )
-    for route in routes:
-        for period_start in window.period_starts():
-            stamp = pd.Timestamp(period_start)
-            cw_rows += [(route, stamp, "count", 100.0), (route, stamp, "sum", 2.0)]
-    cloudwatch = pd.DataFrame(cw_rows, columns=["route", "period_start", "stat", "value"])
-    return (
-        routes,
-        window,
-        cloudwatch,
-        pd.concat(frames_count, ignore_index=True),
-        pd.concat(frames_sum, ignore_index=True),
+    shape = (len(routes), len(window.period_starts()))
+    cloudwatch = StatGrid(
+        tuple(routes), window, {"count": np.full(shape, 100.0), "sum": np.full(shape, 2.0)}
     )
+    import pandas as pd
+
+    frame = pd.DataFrame(labels)
+    # the two metrics share the scrape times, as Prometheus stores them: one array, two views
+    count = SeriesSet(frame, offsets, timestamps, counts)
+    summed = SeriesSet(frame, offsets, timestamps, sums)
+    return routes, window, cloudwatch, count, summed
+
+
+def bare_numpy_pass(
+    cloudwatch: StatGrid, count: SeriesSet, sums: SeriesSet, window: Window
+) -> np.ndarray:
+    """The floor: interpolate every counter at the boundaries, difference per route, compare.
+
+    No reset correction, no born series, no uncertainty, no totals: what any engine must do."""
+    points = boundaries(window)
+    per_route = len(STATUSES)
+    verdicts = []
+    for series, cw in ((count, cloudwatch.stats["count"]), (sums, cloudwatch.stats["sum"])):
+        at = np.empty((len(series), len(points)))
+        for index in range(len(series)):
+            begin, end = series.offsets[index], series.offsets[index + 1]
+            at[index] = np.interp(points, series.timestamps[begin:end], series.values[begin:end])
+        routes = at.reshape(-1, per_route, len(points)).sum(axis=1)
+        verdicts.append(np.abs(np.diff(routes, axis=1) - cw) <= 1.0)
+    return np.stack(verdicts)
 
 
 def _max_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _timed(function, *args):
+    began = time.perf_counter()
+    result = function(*args)
+    return result, time.perf_counter() - began
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", type=int, default=1000)
     parser.add_argument("--points", type=int, default=10080)
+    parser.add_argument("--skip-judge", action="store_true", help="align and the bare pass only")
     args = parser.parse_args()
     routes, window, cloudwatch, count, sums = synthetic_week(
         args.series, args.points, np.random.default_rng(0)
@@ -88,28 +117,34 @@ def main() -> None:
         {"routes": [{"path": r.split(" ", 1)[1]} for r in routes], "window": {"period": PERIOD}}
     )
     sampling = Sampling(SCRAPE, 0.25, window.start.timestamp() - 3 * SCRAPE)
-    samples = len(count) + len(sums)
-    # peak RSS, not tracemalloc: tracing every allocation slows the engine several-fold
-    rss_before = _max_rss_mib()
-    began = time.perf_counter()
-    aligned = align(cloudwatch, count, sums, routes, window, sampling)
-    aligned_at = time.perf_counter()
-    checks = judge_run(aligned, None, config)
-    done = time.perf_counter()
-    rss_after = _max_rss_mib()
+    samples = count.samples + sums.samples
+    # the timestamps array is shared by both metrics: count it once
+    raw_bytes = count.nbytes + sums.values.nbytes
+    rss_input = _max_rss_mib()
+    _, bare = _timed(bare_numpy_pass, cloudwatch, count, sums, window)
+    aligned, align_s = _timed(align, cloudwatch, count, sums, routes, window, sampling)
+    checks, judge_s = ([], 0.0) if args.skip_judge else _timed(judge_run, aligned, None, config)
+    rss_peak = _max_rss_mib()
     print(
         f"series: {args.series} ({len(routes)} routes x {len(STATUSES)} statuses), "
         f"points per series: {args.points}, raw samples (count + sum): {samples:,}"
     )
-    print(f"align: {aligned_at - began:.2f} s = {samples / (aligned_at - began):,.0f} points/s")
+    print(f"bare numpy pass: {bare:.2f} s = {samples / bare:,.0f} points/s")
+    print(f"align: {align_s:.2f} s = {samples / align_s:,.0f} points/s")
+    if not args.skip_judge:
+        print(
+            f"judge: {judge_s:.2f} s for {len(checks):,} checks "
+            f"({len(aligned.periods):,} route-periods)"
+        )
+    total = align_s + judge_s
+    print(f"total: {total:.2f} s = {samples / total:,.0f} aligned points/s")
     print(
-        f"judge: {done - aligned_at:.2f} s for {len(checks):,} checks "
-        f"({len(aligned.periods):,} route-periods)"
+        f"ratio to the bare pass (points/s): align {align_s / bare:.2f}x slower, "
+        f"align + judge {total / bare:.2f}x slower"
     )
-    print(f"total: {done - began:.2f} s = {samples / (done - began):,.0f} aligned points/s")
     print(
-        f"peak memory: process max RSS {rss_after:,.0f} MiB; align+judge raised it by "
-        f"{rss_after - rss_before:,.0f} MiB over the synthetic input"
+        f"peak memory: process max RSS {rss_peak:,.0f} MiB = {rss_peak * 2**20 / raw_bytes:.2f}x "
+        f"the raw arrays' {raw_bytes / 2**20:,.0f} MiB (input alone: {rss_input:,.0f} MiB)"
     )
 
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from cwparity.sources.cloudwatch import COLUMNS as CW_COLUMNS
-from cwparity.sources.prometheus import SAMPLE_COLUMNS
+from cwparity.samples import SAMPLE_COLUMNS, SeriesSet, StatGrid
 from cwparity.window import Window
+
+CW_COLUMNS = ["route", "period_start", "stat", "value"]
 
 DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 
@@ -76,37 +77,69 @@ def _counter(ends: np.ndarray, weights: np.ndarray, scrapes: Scrapes) -> np.ndar
     return values
 
 
+def prometheus_series(
+    streams: list[Stream],
+    scrapes: Scrapes,
+    born: bool = True,
+    buckets: tuple[float, ...] = DEFAULT_BUCKETS,
+) -> dict[str, SeriesSet]:
+    """Raw samples of ``_count``, ``_sum`` and ``_bucket``, as the range query returns them.
+
+    With ``born`` a series has no samples before its first request (prometheus_flask_exporter
+    creates a label set on first use).
+    """
+    parts: dict[str, tuple[list, list, list]] = {
+        k: ([], [], []) for k in ("count", "sum", "bucket")
+    }
+    for stream in streams:
+        method, path = stream.route.split(" ", 1)
+        first = stream.ends.min() if len(stream.ends) else np.inf
+        visible = scrapes.times >= first if born else np.ones(len(scrapes.times), dtype=bool)
+        ones = np.ones(len(stream.ends))
+        series = {
+            "count": [("", _counter(stream.ends, ones, scrapes))],
+            "sum": [("", _counter(stream.ends, stream.latencies, scrapes))],
+            "bucket": [
+                (f"{le:g}", _counter(stream.ends, (stream.latencies <= le).astype(float), scrapes))
+                for le in buckets
+            ]
+            + [("+Inf", _counter(stream.ends, ones, scrapes))],
+        }
+        for suffix, per_le in series.items():
+            labels, stamps, values = parts[suffix]
+            for le, counter in per_le:
+                if not visible.any():
+                    continue
+                name = f"method={method},path={path},status={stream.status},le={le}"
+                labels.append({"series": name, "path": path, "method": method, "le": le})
+                stamps.append(scrapes.times[visible])
+                values.append(counter[visible])
+    return {k: SeriesSet.from_arrays(*v) for k, v in parts.items()}
+
+
 def prometheus_frames(
     streams: list[Stream],
     scrapes: Scrapes,
     born: bool = True,
     buckets: tuple[float, ...] = DEFAULT_BUCKETS,
 ) -> dict[str, pd.DataFrame]:
-    """Raw samples of ``_count``, ``_sum`` and ``_bucket``, as the range query returns them.
+    """The same samples in the long form (one row per sample)."""
+    series = prometheus_series(streams, scrapes, born, buckets)
+    return {k: v.to_frame()[SAMPLE_COLUMNS] for k, v in series.items()}
 
-    With ``born`` a series has no samples before its first request (prometheus_flask_exporter
-    creates a label set on first use).
-    """
-    frames: dict[str, list[tuple]] = {"count": [], "sum": [], "bucket": []}
-    for stream in streams:
-        method, path = stream.route.split(" ", 1)
-        first = stream.ends.min() if len(stream.ends) else np.inf
-        visible = scrapes.times >= first if born else np.ones(len(scrapes.times), dtype=bool)
-        series = {
-            "count": [("", _counter(stream.ends, np.ones(len(stream.ends)), scrapes))],
-            "sum": [("", _counter(stream.ends, stream.latencies, scrapes))],
-            "bucket": [
-                (f"{le:g}", _counter(stream.ends, (stream.latencies <= le).astype(float), scrapes))
-                for le in buckets
-            ]
-            + [("+Inf", _counter(stream.ends, np.ones(len(stream.ends)), scrapes))],
-        }
-        for suffix, per_le in series.items():
-            for le, values in per_le:
-                name = f"method={method},path={path},status={stream.status},le={le}"
-                for stamp, value in zip(scrapes.times[visible], values[visible], strict=True):
-                    frames[suffix].append((name, path, method, le, float(stamp), float(value)))
-    return {k: pd.DataFrame(v, columns=SAMPLE_COLUMNS) for k, v in frames.items()}
+
+def cloudwatch_grid(
+    streams: list[Stream],
+    window: Window,
+    drop: dict[str, np.ndarray] | None = None,
+    offset: float = 0.0,
+) -> StatGrid:
+    """What GetMetricData gives, on the window's grid (see ``cloudwatch_frame``)."""
+    return StatGrid.from_frame(
+        cloudwatch_frame(streams, window, drop, offset),
+        list(dict.fromkeys(s.route for s in streams)),
+        window,
+    )
 
 
 def poisson_stream(
