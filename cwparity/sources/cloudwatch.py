@@ -208,15 +208,17 @@ def _on_grid(cells: np.ndarray, result: dict[str, Any], window: Window, scale: f
 class CallLog:
     """Every CloudWatch API call a client made, recorded by botocore's event hooks.
 
-    ``before-call`` fires once per API call (retries are inside it), with the request's
-    parameters; ``after-call`` with the parsed response, error or not.
+    ``before-parameter-build`` fires once per API call (retries are inside it; each page of
+    a paginator is a call), with the request's parameters; ``after-call`` with the parsed
+    response, error or not; ``after-call-error`` when no response came at all.
     """
 
     calls: list[dict[str, Any]] = field(default_factory=list)
 
     def attach(self, client: Any) -> CallLog:
-        client.meta.events.register("before-call.cloudwatch", self._before)
+        client.meta.events.register("before-parameter-build.cloudwatch", self._before)
         client.meta.events.register("after-call.cloudwatch", self._after)
+        client.meta.events.register("after-call-error.cloudwatch", self._failed)
         return self
 
     def _before(self, model: Any, params: dict[str, Any], **_: Any) -> None:
@@ -227,6 +229,10 @@ class CallLog:
         if self.calls and self.calls[-1]["operation"] == model.name:
             status = getattr(http_response, "status_code", 200)
             self.calls[-1]["ok"] = status < 400 and "Error" not in parsed
+
+    def _failed(self, model: Any, **_: Any) -> None:
+        if self.calls and self.calls[-1]["operation"] == model.name:
+            self.calls[-1]["ok"] = False
 
     def summary(self, minimum_calls: int, minimum_metrics: int) -> dict[str, Any]:
         """Calls, metrics requested and cost, next to what the window needs at least."""
