@@ -27,12 +27,19 @@ class FakeGetMetricData:
 
     def __init__(self, value: Callable[[dict[str, str], str, datetime], float]) -> None:
         self.value = value
+        self._params: dict[str, Any] = {}
 
     def attach(self, client: Any) -> FakeGetMetricData:
+        # the API parameters come with before-parameter-build; before-call sees them serialized
+        client.meta.events.register("before-parameter-build.cloudwatch.GetMetricData", self._keep)
         client.meta.events.register("before-call.cloudwatch.GetMetricData", self._answer)
         return self
 
-    def _answer(self, params: dict[str, Any], **_: Any):
+    def _keep(self, params: dict[str, Any], **_: Any) -> None:
+        self._params = dict(params)
+
+    def _answer(self, **_: Any):
+        params = self._params
         queries = params["MetricDataQueries"]
         if len(queries) > MAX_QUERIES:
             return _error("ValidationError", "The collection MetricDataQueries must not exceed 500")

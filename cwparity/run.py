@@ -21,6 +21,7 @@ from cwparity.align import Aligned, Sampling, align, bucket_increases
 from cwparity.config import RunConfig, load_config
 from cwparity.errors import HarnessError
 from cwparity.judge import PercentileInputs, judge_run
+from cwparity.judge.periods import PeriodVerdicts, collapse
 from cwparity.judge.resolution import period_findings
 from cwparity.lint import lint_checks
 from cwparity.results import CheckResult, Status
@@ -221,6 +222,8 @@ class Evaluation:
     checks: list[CheckResult]
     aligned: Aligned | None
     info: dict[str, Any]
+    #: every per-period verdict (the checks keep only the failures, the worst pass, summaries)
+    verdicts: PeriodVerdicts | None = None
 
 
 def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
@@ -250,7 +253,8 @@ def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
     aligned.periods.to_csv(plan.run_dir / "aligned-periods.csv", index=False)
     buckets = bucket_increases(fetched.prom_bucket, routes, plan.window, sampling)
     percentiles = percentile_inputs(fetched, buckets)
-    checks = judge_run(aligned, plan.truth, config, percentiles)
+    tabled: list[pd.DataFrame] = []
+    checks = judge_run(aligned, plan.truth, config, percentiles, tabled)
     info = {
         "versions": sources.versions,
         "scrape_interval": scrape_interval,
@@ -263,7 +267,11 @@ def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
     }
     if not result.settled:
         checks = not_settled(checks, result.polls, result.waited)
-    return Evaluation([*lint, *checks], aligned, info)
+        for table in tabled:  # the table says the same as the checks: not judged
+            table["status"] = Status.SKIP.value
+    checks, verdicts = collapse(checks, tabled)
+    verdicts.save(plan.run_dir / "period-verdicts.csv")
+    return Evaluation([*lint, *checks], aligned, info, verdicts)
 
 
 def not_settled(checks: list[CheckResult], polls: int, waited: float) -> list[CheckResult]:
