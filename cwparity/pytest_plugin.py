@@ -116,6 +116,7 @@ class ParitySession:
             "versions": self.info.get("versions", {}),
             "scrape_interval": self.info.get("scrape_interval"),
             "settle": self.info.get("settle"),
+            "cloudwatch_calls": self.info.get("cloudwatch_calls"),
             "load_stats": list(truth.locust_stats) if truth else [],
             "truth": truth.to_dict() if truth else None,
             "periods": self.periods,

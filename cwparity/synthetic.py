@@ -9,6 +9,7 @@ cumulative counters at each scrape.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -154,3 +155,69 @@ def poisson_stream(
 
 def scrape_times(start: float, end: float, interval: float, phase: float = 0.0) -> np.ndarray:
     return np.arange(start + phase, end, interval)
+
+
+@dataclass(frozen=True)
+class Week:
+    """A synthetic long run as arrays: ``routes`` × ``statuses`` series scraped from one target."""
+
+    routes: list[str]
+    window: Window
+    cloudwatch: StatGrid
+    count: SeriesSet
+    sums: SeriesSet
+    scrape: float
+
+
+def week_of_series(
+    routes: int,
+    points: int,
+    rng: np.random.Generator,
+    statuses: tuple[str, ...] = ("200", "404", "500", "503"),
+    scrape: float = 60.0,
+    period: int = 300,
+) -> Week:
+    """Counters of ``routes`` × ``statuses`` series over ``points`` scrapes, written straight
+    into arrays (a week of one-minute scrapes is 10,080 points); CloudWatch's SampleCount and
+    Sum per route and period are what the series counted, so a clean run passes."""
+    start = datetime(2026, 11, 16, tzinfo=UTC).timestamp()
+    stamps = start - 3 * scrape + scrape * np.arange(points)
+    names = [f"GET /r{i}" for i in range(routes)]
+    labels = [
+        {"series": f"method=GET,path={r[4:]},status={s}", "path": r[4:], "method": "GET", "le": ""}
+        for r in names
+        for s in statuses
+    ]
+    total = len(labels) * points
+    offsets = np.arange(len(labels) + 1, dtype=np.int64) * points
+    # each metric its own timestamps, as Prometheus returns them (one array per series)
+    count_stamps, sum_stamps = np.empty(total), np.empty(total)
+    counts, sums = np.empty(total), np.empty(total)
+    for index in range(len(labels)):
+        part = slice(index * points, (index + 1) * points)
+        count_stamps[part] = stamps
+        sum_stamps[part] = stamps
+        np.cumsum(rng.poisson(5, points), out=counts[part])
+        np.multiply(counts[part], 0.02, out=sums[part])
+    end = start + period * int((stamps[-1] - start - 2 * scrape) // period)
+    window = Window(datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC), period)
+    frame = pd.DataFrame(labels)
+    count = SeriesSet(frame, offsets, count_stamps, counts)
+    summed = SeriesSet(frame, offsets.copy(), sum_stamps, sums)
+    grid = StatGrid(tuple(names), window, _scraped_per_period(count, summed, window, statuses))
+    return Week(names, window, grid, count, summed, scrape)
+
+
+def _scraped_per_period(count, sums, window, statuses) -> dict[str, np.ndarray]:
+    """Each route's increase per period, read at the scrapes on the boundaries (the series
+    are scraped on the period grid): what CloudWatch counted of the same requests."""
+    points = window.start.timestamp() + window.period * np.arange(len(window.period_starts()) + 1)
+    stamps = count.timestamps[count.offsets[0] : count.offsets[1]]
+    at = np.searchsorted(stamps, points)
+    assert np.array_equal(stamps[at], points), "the synthetic scrapes sit on the boundaries"
+    result = {}
+    for name, series in (("count", count), ("sum", sums)):
+        rows = series.values.reshape(len(series), -1)[:, at]
+        per_route = rows.reshape(-1, len(statuses), len(points)).sum(axis=1)
+        result[name] = np.diff(per_route, axis=1)
+    return result
