@@ -120,6 +120,33 @@ def cloudwatch_figures(routes: int = 250, days: int = 7) -> dict:
     return calls.summary(cloudwatch.minimum_calls(queries, periods), queries)
 
 
+def report_sizes(checks, tabled, aligned, window) -> str:
+    """The run's results.json and report.html for this window, as a run writes them."""
+    import tempfile
+    from pathlib import Path
+
+    from cwparity.judge.periods import chart_periods, collapse
+    from cwparity.report import build_document, write_all
+
+    began = time.perf_counter()
+    kept, verdicts = collapse(checks, tabled)
+    charted = chart_periods(aligned, verdicts)
+    run = {
+        "window": window.to_dict(),
+        "periods": charted.pop("rows"),
+        "charted": charted,
+        "period_verdicts": verdicts.block(window.period_starts()),
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        paths = write_all(Path(folder) / "run", build_document(kept, run), history=False)
+        sizes = {name: path.stat().st_size / 2**20 for name, path in paths.items()}
+    return (
+        f"report: {len(kept):,} checks shown of {len(checks):,} judged, {len(verdicts.table):,} "
+        f"period verdicts in the table; results.json {sizes['json']:.1f} MiB, report.html "
+        f"{sizes['html']:.1f} MiB (collapse and write {time.perf_counter() - began:.1f} s)"
+    )
+
+
 def _max_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -135,6 +162,7 @@ def main() -> None:
     parser.add_argument("--series", type=int, default=1000)
     parser.add_argument("--points", type=int, default=10080)
     parser.add_argument("--skip-judge", action="store_true", help="align and the bare pass only")
+    parser.add_argument("--skip-locust", action="store_true", help="no Locust profile figures")
     args = parser.parse_args()
     routes, window, cloudwatch, count, sums = synthetic_week(
         args.series, args.points, np.random.default_rng(0)
@@ -148,7 +176,10 @@ def main() -> None:
     rss_input = _max_rss_mib()
     _, bare = _timed(bare_numpy_pass, cloudwatch, count, sums, window)
     aligned, align_s = _timed(align, cloudwatch, count, sums, routes, window, sampling)
-    checks, judge_s = ([], 0.0) if args.skip_judge else _timed(judge_run, aligned, None, config)
+    tabled: list = []
+    checks, judge_s = (
+        ([], 0.0) if args.skip_judge else _timed(judge_run, aligned, None, config, None, tabled)
+    )
     rss_peak = _max_rss_mib()
     print(
         f"series: {args.series} ({len(routes)} routes x {len(STATUSES)} statuses), "
@@ -171,6 +202,8 @@ def main() -> None:
         f"peak memory: process max RSS {rss_peak:,.0f} MiB = {rss_peak * 2**20 / raw_bytes:.2f}x "
         f"the raw arrays' {raw_bytes / 2**20:,.0f} MiB (input alone: {rss_input:,.0f} MiB)"
     )
+    if not args.skip_judge:
+        print(report_sizes(checks, tabled, aligned, window))
     cw = cloudwatch_figures()
     print(
         f"CloudWatch, one read of a week of 250 routes (SampleCount, Sum, p50, p90, p99; "
@@ -179,6 +212,15 @@ def main() -> None:
         f"{cw['calls_over_minimum']:.2f}; {cw['metrics_requested']:,} metrics requested "
         f"(minimum {cw['minimum_metrics_requested']:,}), ${cw['cost_usd']:.4f}"
     )
+    if not args.skip_locust:
+        from locust_profile import measure
+
+        locust = measure()
+        print(
+            f"locust profile: {locust['ours']['requests_per_cpu_s']:.0f} requests/CPU-s = "
+            f"{locust['ratio']:.1%} of a plain FastHttpUser's "
+            f"{locust['plain']['requests_per_cpu_s']:.0f} (same app, median of 3 rounds)"
+        )
 
 
 if __name__ == "__main__":

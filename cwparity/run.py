@@ -195,7 +195,7 @@ def percentiles_judged(config: RunConfig, truth: GroundTruth | None) -> bool:
     """Whether any percentile check can be judged: CloudWatch's, or Locust's client side."""
     if config.cloudwatch.percentiles:
         return True
-    return truth is not None and any(r.latencies_ms for r in truth.routes)
+    return truth is not None and any(r.latency.total for r in truth.routes)
 
 
 def percentile_inputs(fetched: Fetched, buckets: pd.DataFrame) -> PercentileInputs:
