@@ -10,7 +10,7 @@ Not a test: figures, not assertions.
 The window is a week of one-minute scrapes (10,080 points per series); series are split over
 routes x statuses the way prometheus_flask_exporter labels them, all scraped from one target
 (one shared list of scrape times, as Prometheus stores a target's series); CloudWatch has one
-SampleCount and Sum per route and 5-minute period. "points" are the raw samples of every
+SampleCount and Sum per route and 5-minute period (what the series counted: a clean run). "points" are the raw samples of every
 series (``_count`` and ``_sum``), consumed per second.
 """
 
@@ -27,54 +27,12 @@ from cwparity.align import Sampling, align, boundaries
 from cwparity.config import parse_config
 from cwparity.judge import judge_run
 from cwparity.samples import SeriesSet, StatGrid
+from cwparity.synthetic import week_of_series
 from cwparity.window import Window
 
 STATUSES = ("200", "404", "500", "503")
 SCRAPE = 60.0
 PERIOD = 300
-
-
-def _labels(routes: list[str]) -> list[dict[str, str]]:
-    rows = []
-    for route in routes:
-        path = route.split(" ", 1)[1]
-        for status in STATUSES:
-            name = f"method=GET,path={path},status={status}"
-            rows.append({"series": name, "path": path, "method": "GET", "le": ""})
-    return rows
-
-
-def synthetic_week(series: int, points: int, rng: np.random.Generator):
-    """Counters of ``series`` series over ``points`` scrapes, written straight into arrays."""
-    start = datetime(2026, 11, 16, tzinfo=UTC).timestamp()
-    stamps = start - 3 * SCRAPE + SCRAPE * np.arange(points)
-    routes = [f"GET /r{i}" for i in range(series // len(STATUSES))]
-    labels = _labels(routes)
-    total = len(labels) * points
-    offsets = np.arange(len(labels) + 1, dtype=np.int64) * points
-    # each metric its own timestamps, as Prometheus returns them (one array per series)
-    count_stamps, sum_stamps = np.empty(total), np.empty(total)
-    counts, sums = np.empty(total), np.empty(total)
-    for index in range(len(labels)):
-        part = slice(index * points, (index + 1) * points)
-        count_stamps[part] = stamps
-        sum_stamps[part] = stamps
-        np.cumsum(rng.poisson(5, points), out=counts[part])
-        np.multiply(counts[part], 0.02, out=sums[part])
-    window_end = start + PERIOD * int((stamps[-1] - start - 2 * SCRAPE) // PERIOD)
-    window = Window(
-        datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(window_end, UTC), PERIOD
-    )
-    shape = (len(routes), len(window.period_starts()))
-    cloudwatch = StatGrid(
-        tuple(routes), window, {"count": np.full(shape, 100.0), "sum": np.full(shape, 2.0)}
-    )
-    import pandas as pd
-
-    frame = pd.DataFrame(labels)
-    count = SeriesSet(frame, offsets, count_stamps, counts)
-    summed = SeriesSet(frame, offsets.copy(), sum_stamps, sums)
-    return routes, window, cloudwatch, count, summed
 
 
 def bare_numpy_pass(
@@ -164,8 +122,13 @@ def main() -> None:
     parser.add_argument("--skip-judge", action="store_true", help="align and the bare pass only")
     parser.add_argument("--skip-locust", action="store_true", help="no Locust profile figures")
     args = parser.parse_args()
-    routes, window, cloudwatch, count, sums = synthetic_week(
-        args.series, args.points, np.random.default_rng(0)
+    week = week_of_series(args.series // len(STATUSES), args.points, np.random.default_rng(0))
+    routes, window, cloudwatch, count, sums = (
+        week.routes,
+        week.window,
+        week.cloudwatch,
+        week.count,
+        week.sums,
     )
     config = parse_config(
         {"routes": [{"path": r.split(" ", 1)[1]} for r in routes], "window": {"period": PERIOD}}
