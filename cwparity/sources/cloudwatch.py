@@ -230,8 +230,9 @@ class CallLog:
             status = getattr(http_response, "status_code", 200)
             self.calls[-1]["ok"] = status < 400 and "Error" not in parsed
 
-    def _failed(self, model: Any, **_: Any) -> None:
-        if self.calls and self.calls[-1]["operation"] == model.name:
+    def _failed(self, **_: Any) -> None:
+        """No response at all (refused, timed out): botocore passes only the exception."""
+        if self.calls and self.calls[-1]["ok"] is None:
             self.calls[-1]["ok"] = False
 
     def summary(self, minimum_calls: int, minimum_metrics: int) -> dict[str, Any]:

@@ -6,11 +6,13 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import numpy as np
 import pytest
+from botocore.config import Config
 from botocore.stub import ANY, Stubber
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cwparity.config import CloudWatchConfig, Route
+from cwparity.errors import SourceError
 from cwparity.sources import cloudwatch
 from cwparity.sources import prometheus_raw as raw
 
@@ -152,3 +154,18 @@ def test_minimum_calls_follow_both_limits():
     assert cloudwatch.minimum_calls(1000, 60) == 2  # 500 queries a call
     assert cloudwatch.minimum_calls(2, 120_960) == 4  # one query pages twice
     assert cloudwatch.minimum_calls(0, 60) == 0
+
+
+def test_a_call_that_got_no_response_is_recorded_as_failed():
+    client = boto3.client(
+        "cloudwatch",
+        region_name="us-east-1",
+        aws_access_key_id="a",
+        aws_secret_access_key="b",
+        endpoint_url="http://127.0.0.1:9",  # discard port: nothing listens
+        config=Config(retries={"max_attempts": 1}, connect_timeout=1),
+    )
+    log = cloudwatch.CallLog().attach(client)
+    with pytest.raises(SourceError):
+        cloudwatch.preflight(client, CloudWatchConfig())
+    assert log.calls == [{"operation": "ListMetrics", "metrics": 0, "ok": False}]
