@@ -6,18 +6,26 @@ interpolated between the two scrapes around it, and the requests that arrived be
 scrapes are the boundary's *uncertainty*: any of them could sit on either side. A period's
 uncertainty is that of its two boundaries; nothing else is guessed.
 
+Columnar: every series at every boundary at once. All series of one scrape target share their
+scrape timestamps (a *timeline*), so the scrapes around each boundary are searched once per
+timeline and every series on it is read at the same sample positions: array gathers, no loop per
+series. A series the fast path cannot take as is (a counter reset, a single sample, a timeline
+out of order) goes through ``counter_at``, which states the semantics one series at a time; the
+two agree exactly (tests/unit/test_align_columnar.py, against the per-route reference).
+
 Pure numpy/pandas: no I/O, so the engine is tested with synthetic data (tests/unit).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from cwparity.samples import SeriesSet, StatGrid
 from cwparity.window import Window
 
 PERIOD_COLUMNS = [
@@ -34,6 +42,11 @@ PERIOD_COLUMNS = [
     "prom_sum_u_start",
     "prom_sum_u_end",
 ]
+BUCKET_COLUMNS = ["route", "period_start", "le", "count", "u"]
+#: cells (series × boundaries) gathered at once: bounds the working memory of a timeline
+CHUNK_CELLS = 1 << 21
+#: samples scanned for counter resets at once
+SCAN_SAMPLES = 1 << 23
 
 
 @dataclass(frozen=True)
@@ -47,13 +60,36 @@ class Sampling:
     range_start: float
 
 
-@dataclass(frozen=True)
 class Aligned:
-    """Per route and period (``periods``) and per route for the whole window (``totals``)."""
+    """Per route and period (``periods``) and per route for the whole window (``totals``).
 
-    window: Window
-    periods: pd.DataFrame
-    totals: pd.DataFrame
+    ``grid`` holds the per-period values as routes × periods arrays (PERIOD_COLUMNS without
+    route and period_start), for judges that work on all routes at once; the long ``periods``
+    frame is built from it only when a reader asks for it (pandas at the edges).
+    """
+
+    def __init__(
+        self,
+        window: Window,
+        periods: pd.DataFrame | None = None,
+        totals: pd.DataFrame | None = None,
+        grid: dict[str, np.ndarray] | None = None,
+        routes: Sequence[str] = (),
+    ) -> None:
+        if periods is None and grid is None:
+            raise ValueError("Aligned needs its periods as a frame or as a grid")
+        self.window = window
+        self.totals = totals if totals is not None else pd.DataFrame()
+        self.grid = grid
+        self.routes = tuple(routes)
+        self._periods = periods
+
+    @property
+    def periods(self) -> pd.DataFrame:
+        if self._periods is None:
+            assert self.grid is not None
+            self._periods = period_frame(self.grid, self.routes, self.window)
+        return self._periods
 
 
 def reset_corrected(values: np.ndarray) -> np.ndarray:
@@ -77,7 +113,7 @@ def rebirths(
     interval = sampling.scrape_interval
     gap = np.diff(stamps) > 1.5 * interval
     reset = np.diff(values) < 0
-    starts = [0] if stamps[0] > sampling.range_start + 1.5 * interval else []
+    starts = [0] if _born(stamps[0], sampling) else []
     starts += list(np.flatnonzero(gap & reset) + 1)
     if not starts:
         return stamps, values
@@ -86,6 +122,15 @@ def rebirths(
         np.insert(stamps, index, stamps[index] - interval),
         np.insert(values, index, 0.0),
     )
+
+
+def _born(first_stamp: float, sampling: Sampling) -> bool:
+    return bool(first_stamp > sampling.range_start + 1.5 * sampling.scrape_interval)
+
+
+def _unknown(points: np.ndarray, last_stamp: float, sampling: Sampling) -> np.ndarray:
+    """Points after the series' last scrape (beyond a missed scrape and the skew)."""
+    return points > last_stamp + 1.5 * sampling.scrape_interval + sampling.skew
 
 
 def counter_at(
@@ -98,7 +143,7 @@ def counter_at(
     before. So was a series reborn after a restart (a reset across a gap in its samples).
     A point after the series' last scrape is unknown: NaN.
     """
-    order = np.argsort(stamps)
+    order = np.argsort(stamps, kind="stable")
     stamps, values = rebirths(stamps[order], values[order].astype(float), sampling)
     cumulative = reset_corrected(values)
     at = np.interp(points, stamps, cumulative)
@@ -109,118 +154,295 @@ def counter_at(
     # the true count at the point lies between the two scrapes around it, so the interpolated
     # value is off by at most the larger of its distances to them
     uncertainty = np.maximum(at - low_value, high_value - at)
-    unknown = points > stamps[-1] + 1.5 * sampling.scrape_interval + sampling.skew
+    unknown = _unknown(points, stamps[-1], sampling)
     at = np.where(unknown, np.nan, at)
     uncertainty = np.where(unknown, np.nan, uncertainty)
     return at, uncertainty
 
 
-def route_counter(
-    samples: pd.DataFrame, points: np.ndarray, sampling: Sampling
+@dataclass(frozen=True)
+class _Timeline:
+    """Where the boundaries fall on one shared list of scrape times.
+
+    ``left``/``right``: the scrapes the interpolation stands between, ``weight``: how far
+    between; ``low``/``high``: the last scrape at or before point − skew and the first at or
+    after point + skew. Positions count the born series' virtual zero as position 0.
+    """
+
+    left: np.ndarray
+    right: np.ndarray
+    weight: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    unknown: np.ndarray
+    born: bool
+
+
+def _timeline(stamps: np.ndarray, points: np.ndarray, sampling: Sampling) -> _Timeline:
+    born = _born(stamps[0], sampling)
+    if born:
+        stamps = np.concatenate([[stamps[0] - sampling.scrape_interval], stamps])
+    last = len(stamps) - 1
+    left = np.clip(np.searchsorted(stamps, points, side="right") - 1, 0, last - 1)
+    right = left + 1
+    weight = np.clip((points - stamps[left]) / (stamps[right] - stamps[left]), 0.0, 1.0)
+    low = np.clip(np.searchsorted(stamps, points - sampling.skew, side="right") - 1, 0, last)
+    high = np.clip(np.searchsorted(stamps, points + sampling.skew, side="left"), 0, last)
+    unknown = _unknown(points, stamps[-1], sampling)
+    return _Timeline(left, right, weight, low, high, unknown, born)
+
+
+class _Rows:
+    """The samples of series on one timeline as rows, read a few columns at a time.
+
+    Series stored back to back (the fetch orders them so) are a 2-D view of the values, with
+    no index array to build; others are gathered by index. A born series' virtual position 0
+    reads as zero.
+    """
+
+    def __init__(self, values: np.ndarray, starts: np.ndarray, length: int, born: bool) -> None:
+        self.values, self.starts, self.born = values, starts, born
+        self.matrix = None
+        if len(starts) == 1 or (len(starts) > 1 and np.all(np.diff(starts) == length)):
+            first = int(starts[0])
+            self.matrix = values[first : first + len(starts) * length].reshape(-1, length)
+
+    def at(self, positions: np.ndarray) -> np.ndarray:
+        shifted = np.maximum(positions - 1, 0) if self.born else positions
+        if self.matrix is not None:
+            step = _stride(shifted)
+            # regular scrapes put the boundaries at evenly spaced samples: a strided view
+            picked = (
+                self.matrix[:, shifted[0] :: step][:, : len(shifted)]
+                if step
+                else self.matrix[:, shifted]
+            )
+        else:
+            picked = self.values[self.starts[:, None] + shifted[None, :]]
+        if self.born and (positions == 0).any():
+            picked = picked.copy()
+            picked[:, positions == 0] = 0.0
+        return picked
+
+    def at_or(self, have: np.ndarray, have_at: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+        """Columns ``wanted``, reusing ``have`` (read at ``have_at``) where they coincide."""
+        differ = wanted != have_at
+        if not differ.any():
+            return have
+        result = np.array(have, copy=True)
+        result[:, differ] = self.at(wanted[differ])
+        return result
+
+
+def _stride(positions: np.ndarray) -> int:
+    """The step of an evenly spaced, increasing run of positions; 0 if it is not one."""
+    if len(positions) < 2:
+        return 0
+    steps = np.diff(positions)
+    return int(steps[0]) if steps[0] > 0 and np.all(steps == steps[0]) else 0
+
+
+def _read_chunk(rows: _Rows, firsts: np.ndarray, line: _Timeline):
+    """The summed counter and uncertainty of each code's series in ``rows`` (codes sorted).
+
+    Interpolation is linear in the values, so the series are summed at the two scrapes first
+    and interpolated once per code. Where those two scrapes are also the ones that bound the
+    point within the skew, each series' uncertainty is its rise times the larger of the two
+    shares (counters here never decrease), which sums the same way; the other boundaries
+    (a scrape within the skew, a point before the first or after the last scrape) are taken
+    series by series.
+    """
+    series_left, series_right = rows.at(line.left), rows.at(line.right)
+    left = np.add.reduceat(series_left, firsts, axis=0)
+    right = np.add.reduceat(series_right, firsts, axis=0)
+    rise = right - left
+    at = left + rise * line.weight
+    uncertainty = rise * np.maximum(line.weight, 1.0 - line.weight)
+    odd = (line.low != line.left) | (line.high != line.right)
+    if odd.any():
+        own_left, own_right = series_left[:, odd], series_right[:, odd]
+        series_at = own_left + (own_right - own_left) * line.weight[odd]
+        low = rows.at_or(own_left, line.left[odd], line.low[odd])
+        high = rows.at_or(own_right, line.right[odd], line.high[odd])
+        spread = np.maximum(series_at - low, high - series_at)
+        uncertainty[:, odd] = np.add.reduceat(spread, firsts, axis=0)
+    at[:, line.unknown] = np.nan
+    uncertainty[:, line.unknown] = np.nan
+    return at, uncertainty
+
+
+def _reset_series(series: SeriesSet) -> np.ndarray:
+    """Which series have a counter reset (a sample below the one before it)."""
+    values, offsets = series.values, series.offsets
+    found: list[np.ndarray] = []
+    for begin in range(0, max(len(values) - 1, 0), SCAN_SAMPLES):
+        end = min(begin + SCAN_SAMPLES, len(values) - 1)
+        found.append(np.flatnonzero(values[begin + 1 : end + 1] < values[begin:end]) + begin)
+    positions = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+    owner = np.searchsorted(offsets, positions, side="right") - 1
+    # a drop from one series' last sample to the next series' first is no reset
+    inside = positions + 1 < offsets[owner + 1]
+    flagged = np.zeros(len(series), dtype=bool)
+    flagged[owner[inside]] = True
+    return flagged
+
+
+def _timelines(series: SeriesSet, candidates: np.ndarray) -> Iterator[np.ndarray]:
+    """Groups of ``candidates`` (series indices) whose timestamps are identical, and sorted."""
+    offsets, stamps = series.offsets, series.timestamps
+    first, last = stamps[offsets[candidates]], stamps[offsets[candidates + 1] - 1]
+    lengths = offsets[candidates + 1] - offsets[candidates]
+    order = np.lexsort((last, first, lengths))
+    keys = np.stack([lengths[order], first[order], last[order]])
+    breaks = np.flatnonzero(np.any(keys[:, 1:] != keys[:, :-1], axis=0)) + 1
+    for same_key in np.split(candidates[order], breaks):
+        pending = list(same_key)
+        while pending:
+            head = pending[0]
+            reference = stamps[offsets[head] : offsets[head + 1]]
+            if np.any(np.diff(reference) <= 0):
+                pending = pending[1:]  # out of order: the per-series path sorts it
+                continue
+            group, rest = [head], list[int]()
+            for index in pending[1:]:
+                mine = stamps[offsets[index] : offsets[index + 1]]
+                (group if np.array_equal(mine, reference) else rest).append(index)
+            yield np.asarray(group)
+            pending = rest
+
+
+def grouped_counters(
+    series: SeriesSet, codes: np.ndarray, groups: int, points: np.ndarray, sampling: Sampling
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The sum over a route's series (one per status, instance…) of value and uncertainty."""
-    total = np.zeros(len(points))
-    uncertainty = np.zeros(len(points))
-    for _, series in samples.groupby("series", sort=False):
-        at, u = counter_at(
-            series["timestamp"].to_numpy(), series["value"].to_numpy(), points, sampling
-        )
-        total += at
-        uncertainty += u
+    """Per group (series with the same code; code −1: ignored) the sum over its series of the
+    counter at ``points`` and of its uncertainty: ``groups × len(points)`` arrays each."""
+    total = np.zeros((groups, len(points)))
+    uncertainty = np.zeros((groups, len(points)))
+    if not len(series):
+        return total, uncertainty
+    wanted = codes >= 0
+    lengths = series.lengths()
+    fast = np.flatnonzero(wanted & (lengths >= 2) & ~_reset_series(series))
+    handled = np.zeros(len(series), dtype=bool)
+    for members in _timelines(series, fast) if len(fast) else ():
+        _add_timeline(series, members, codes, points, sampling, total, uncertainty)
+        handled[members] = True
+    # resets, single samples, timelines out of order: one series at a time
+    for index in np.flatnonzero(wanted & ~handled & (lengths > 0)):
+        begin, end = series.offsets[index], series.offsets[index + 1]
+        at, u = counter_at(series.timestamps[begin:end], series.values[begin:end], points, sampling)
+        total[codes[index]] += at
+        uncertainty[codes[index]] += u
     return total, uncertainty
 
 
-def _boundaries(window: Window) -> np.ndarray:
+def _add_timeline(series, members, codes, points, sampling, total, uncertainty) -> None:
+    """Read every member on its shared timeline, chunk by chunk, into its group's sums."""
+    begin, end = series.offsets[members[0]], series.offsets[members[0] + 1]
+    line = _timeline(series.timestamps[begin:end], points, sampling)
+    members = members[np.argsort(codes[members], kind="stable")]
+    step = max(1, CHUNK_CELLS // max(len(points), 1))
+    for chunk_start in range(0, len(members), step):
+        chunk = members[chunk_start : chunk_start + step]
+        chunk_codes = codes[chunk]
+        firsts = np.flatnonzero(np.r_[True, chunk_codes[1:] != chunk_codes[:-1]])
+        rows = _Rows(series.values, series.offsets[chunk], int(end - begin), line.born)
+        at, u = _read_chunk(rows, firsts, line)
+        target = chunk_codes[firsts]
+        total[target] += at
+        uncertainty[target] += u
+
+
+def boundaries(window: Window) -> np.ndarray:
+    """The window's period boundaries (unix seconds): one more than its periods."""
     count = len(window.period_starts())
     return window.start.timestamp() + window.period * np.arange(count + 1, dtype=float)
 
 
-def by_route(samples: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Samples split by route ("METHOD path") once: a filter per route would scan them all."""
-    if samples.empty:
-        return {}
-    keys = samples["method"] + " " + samples["path"]
-    return {str(route): part for route, part in samples.groupby(keys, sort=False)}
+def route_codes(series: SeriesSet, routes: Sequence[str]) -> np.ndarray:
+    """Each series' index in ``routes`` (−1: a route not mapped)."""
+    if not len(series):
+        return np.zeros(0, dtype=np.int64)
+    return pd.Index(list(routes)).get_indexer(series.routes()).astype(np.int64)
 
 
-def _prometheus_route(
-    count: pd.DataFrame, sums: pd.DataFrame, points: np.ndarray, sampling: Sampling
-) -> dict[str, np.ndarray]:
-    at_count, u_count = route_counter(count, points, sampling)
-    at_sum, u_sum = route_counter(sums, points, sampling)
-    return {"count": at_count, "count_u": u_count, "sum": at_sum, "sum_u": u_sum}
-
-
-def _cloudwatch_wide(cloudwatch: pd.DataFrame, routes: Sequence[str], window: Window):
-    """CloudWatch omits empty periods: they are zero requests, not missing data."""
-    starts = pd.DatetimeIndex(window.period_starts())
-    full = pd.MultiIndex.from_product([list(routes), starts], names=["route", "period_start"])
-    if cloudwatch.empty:
-        wide = pd.DataFrame(index=full, columns=["count", "sum"], dtype=float)
-    else:
-        wide = cloudwatch.pivot_table(
-            index=["route", "period_start"], columns="stat", values="value", aggfunc="sum"
-        ).reindex(full)
-    for column in ("count", "sum"):
-        if column not in wide:
-            wide[column] = np.nan
-    return wide.fillna({"count": 0.0, "sum": 0.0})
+def route_counters(
+    series: SeriesSet, routes: Sequence[str], points: np.ndarray, sampling: Sampling
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per route (routes × points): the sum over its series (status, instance…) of the counter
+    and of its uncertainty."""
+    return grouped_counters(series, route_codes(series, routes), len(routes), points, sampling)
 
 
 def align(
-    cloudwatch: pd.DataFrame,
-    prom_count: pd.DataFrame,
-    prom_sum: pd.DataFrame,
+    cloudwatch: StatGrid,
+    prom_count: SeriesSet,
+    prom_sum: SeriesSet,
     routes: Sequence[str],
     window: Window,
     sampling: Sampling,
 ) -> Aligned:
-    points = _boundaries(window)
+    """Every route's periods and window totals from CloudWatch's grid and the raw samples."""
+    routes = list(routes)
+    points = boundaries(window)
+    count, count_u = route_counters(prom_count, routes, points, sampling)
+    sums, sums_u = route_counters(prom_sum, routes, points, sampling)
+    cw = _cloudwatch_on(cloudwatch, routes)
+    grid = {
+        "cw_count": cw["count"],
+        "cw_sum": cw["sum"],
+        "prom_count": np.diff(count, axis=1),
+        "prom_count_u": count_u[:, :-1] + count_u[:, 1:],
+        "prom_sum": np.diff(sums, axis=1),
+        "prom_sum_u": sums_u[:, :-1] + sums_u[:, 1:],
+        # each boundary's own share, so that periods can be merged into blocks whose
+        # interior boundaries cancel (judge/blocks.py)
+        "prom_count_u_start": count_u[:, :-1],
+        "prom_count_u_end": count_u[:, 1:],
+        "prom_sum_u_start": sums_u[:, :-1],
+        "prom_sum_u_end": sums_u[:, 1:],
+    }
+    totals = pd.DataFrame(
+        {
+            "route": routes,
+            "cw_count": cw["count"].sum(axis=1),
+            "cw_sum": cw["sum"].sum(axis=1),
+            "prom_count": count[:, -1] - count[:, 0],
+            "prom_count_u": count_u[:, 0] + count_u[:, -1],
+            "prom_sum": sums[:, -1] - sums[:, 0],
+            "prom_sum_u": sums_u[:, 0] + sums_u[:, -1],
+        }
+    ).set_index("route")
+    return Aligned(window, None, totals, grid, routes)
+
+
+def _cloudwatch_on(cloudwatch: StatGrid, routes: list[str]) -> dict[str, np.ndarray]:
+    """CloudWatch's count and sum in ``routes`` order; empty periods are zero requests."""
+    rows = pd.Index(list(cloudwatch.routes)).get_indexer(routes)
+    periods = len(cloudwatch.window.period_starts())
+    found = (rows >= 0)[:, None]
+    result = {}
+    for name in ("count", "sum"):
+        if not len(cloudwatch.routes):
+            result[name] = np.zeros((len(routes), periods))
+            continue
+        result[name] = np.where(found, cloudwatch.filled(name)[np.maximum(rows, 0)], 0.0)
+    return result
+
+
+def period_frame(grid: dict[str, np.ndarray], routes: Sequence[str], window: Window):
+    """The per-period arrays as one long frame (route, period_start, PERIOD_COLUMNS…)."""
     starts = pd.DatetimeIndex(window.period_starts())
-    wide = _cloudwatch_wide(cloudwatch, routes, window)
-    period_rows, total_rows = [], []
-    counts, sums = by_route(prom_count), by_route(prom_sum)
-    empty = prom_count.iloc[0:0]
-    for route in routes:
-        prom = _prometheus_route(counts.get(route, empty), sums.get(route, empty), points, sampling)
-        cw = wide.loc[route]
-        period = pd.DataFrame(
-            {
-                "route": route,
-                "period_start": starts,
-                "cw_count": cw["count"].to_numpy(),
-                "cw_sum": cw["sum"].to_numpy(),
-                "prom_count": np.diff(prom["count"]),
-                "prom_count_u": prom["count_u"][:-1] + prom["count_u"][1:],
-                "prom_sum": np.diff(prom["sum"]),
-                "prom_sum_u": prom["sum_u"][:-1] + prom["sum_u"][1:],
-                # each boundary's own share, so that periods can be merged into blocks whose
-                # interior boundaries cancel (judge/blocks.py)
-                "prom_count_u_start": prom["count_u"][:-1],
-                "prom_count_u_end": prom["count_u"][1:],
-                "prom_sum_u_start": prom["sum_u"][:-1],
-                "prom_sum_u_end": prom["sum_u"][1:],
-            }
-        )
-        period_rows.append(period)
-        total_rows.append(
-            {
-                "route": route,
-                "cw_count": float(cw["count"].sum()),
-                "cw_sum": float(cw["sum"].sum()),
-                "prom_count": prom["count"][-1] - prom["count"][0],
-                "prom_count_u": prom["count_u"][0] + prom["count_u"][-1],
-                "prom_sum": prom["sum"][-1] - prom["sum"][0],
-                "prom_sum_u": prom["sum_u"][0] + prom["sum_u"][-1],
-            }
-        )
-    periods = (
-        pd.concat(period_rows, ignore_index=True)
-        if period_rows
-        else pd.DataFrame(columns=PERIOD_COLUMNS)
+    if not len(routes):
+        return pd.DataFrame(columns=PERIOD_COLUMNS)
+    frame = pd.DataFrame(
+        {
+            "route": np.repeat(np.asarray(routes, dtype=object), len(starts)),
+            "period_start": starts[np.tile(np.arange(len(starts)), len(routes))],
+            **{name: grid[name].ravel() for name in PERIOD_COLUMNS[2:]},
+        }
     )
-    totals = pd.DataFrame(total_rows).set_index("route")
-    return Aligned(window=window, periods=periods, totals=totals)
+    return frame
 
 
 def _le_value(le: str) -> float:
@@ -228,29 +450,44 @@ def _le_value(le: str) -> float:
 
 
 def bucket_increases(
-    buckets: pd.DataFrame, routes: Sequence[str], window: Window, sampling: Sampling
+    buckets: SeriesSet, routes: Sequence[str], window: Window, sampling: Sampling
 ) -> pd.DataFrame:
     """Per route, per ``le`` and per period (and ``window``): the cumulative bucket's increase.
 
     The same interpolation and uncertainty as the counts, one ``le`` at a time: a bucket's count
-    is the sum over its series (status, instance…) with that ``le``.
+    is the sum over its series (status, instance…) with that ``le``. Sorted by route and le;
+    each (route, le) has its periods in order, then its window row (period_start None).
     """
-    points = _boundaries(window)
+    if not len(buckets):
+        return pd.DataFrame(columns=BUCKET_COLUMNS)
+    route_code = route_codes(buckets, routes)
+    les = np.array([_le_value(str(le)) for le in buckets.labels["le"]])
+    keys = pd.DataFrame({"route": route_code, "le": les})[route_code >= 0]
+    pairs = keys.drop_duplicates()
+    names = np.asarray(list(routes), dtype=object)[pairs["route"].to_numpy()]
+    pairs = pairs.assign(name=names).sort_values(["name", "le"], kind="stable")
+    code_of = {
+        (r, le): i for i, (r, le) in enumerate(zip(pairs["route"], pairs["le"], strict=True))
+    }
+    codes = np.array(
+        [code_of.get((r, le), -1) for r, le in zip(route_code, les, strict=True)], dtype=np.int64
+    )
+    points = boundaries(window)
+    at, u = grouped_counters(buckets, codes, len(pairs), points, sampling)
+    return _bucket_frame(pairs, at, u, window)
+
+
+def _bucket_frame(pairs: pd.DataFrame, at: np.ndarray, u: np.ndarray, window: Window):
+    periods = len(window.period_starts())
     starts = [pd.Timestamp(t) for t in window.period_starts()]
-    rows: list[tuple] = []
-    if buckets.empty:
-        return pd.DataFrame(rows, columns=BUCKET_COLUMNS)
-    split = by_route(buckets)
-    for route in routes:
-        if route not in split:
-            continue
-        for le, samples in split[route].groupby("le", sort=False):
-            at, u = route_counter(samples, points, sampling)
-            bound = _le_value(str(le))
-            for i, start in enumerate(starts):
-                rows.append((route, start, bound, at[i + 1] - at[i], u[i] + u[i + 1]))
-            rows.append((route, None, bound, at[-1] - at[0], u[0] + u[-1]))
-    return pd.DataFrame(rows, columns=BUCKET_COLUMNS).sort_values(["route", "le"], kind="stable")
-
-
-BUCKET_COLUMNS = ["route", "period_start", "le", "count", "u"]
+    increase = np.concatenate([np.diff(at, axis=1), (at[:, -1] - at[:, 0])[:, None]], axis=1)
+    spread = np.concatenate([u[:, :-1] + u[:, 1:], (u[:, 0] + u[:, -1])[:, None]], axis=1)
+    return pd.DataFrame(
+        {
+            "route": np.repeat(pairs["name"].to_numpy(), periods + 1),
+            "period_start": [*starts, None] * len(pairs),
+            "le": np.repeat(pairs["le"].to_numpy(float), periods + 1),
+            "count": increase.ravel(),
+            "u": spread.ravel(),
+        }
+    )

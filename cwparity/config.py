@@ -116,6 +116,11 @@ class PrometheusConfig(_Strict):
     scrape_interval: Duration | None = None
     unit: Literal["seconds", "milliseconds"] = "seconds"
     queries: list[NamedQuery] = Field(default_factory=list)
+    #: raw-sample fetching at scale (sources/prometheus_raw.py): requests in flight at once,
+    #: and the most samples one response may carry (Prometheus refuses a query that loads more
+    #: than its --query.max-samples, 50,000,000 by default)
+    max_concurrency: int = Field(default=4, ge=1, le=64)
+    max_samples_per_query: int = Field(default=1_000_000, ge=1_000)
 
     @field_validator("url")
     @classmethod

@@ -69,6 +69,8 @@ class ParitySession:
         self._parity: list[CheckResult] = []
         self.periods: list[dict[str, Any]] = []
         self.document: dict[str, Any] | None = None
+        self.period_verdicts: dict[str, Any] | None = None
+        self.charted: dict[str, Any] = {}
 
     @property
     def plan(self) -> RunPlan:
@@ -103,7 +105,7 @@ class ParitySession:
             try:
                 evaluation = evaluate(self.plan, self.config)
                 self._parity, self.info = evaluation.checks, evaluation.info
-                self.periods = period_records(evaluation.aligned)
+                self.record_periods(evaluation)
             except HarnessError as err:
                 log.error("%s", err)
                 self._parity = [error_check(err)]
@@ -111,6 +113,16 @@ class ParitySession:
                 log.exception("cwparity: evaluation failed")
                 self._parity = [error_check(HarnessError(f"internal error: {err!r}"))]
         return self._parity
+
+    def record_periods(self, evaluation: Any) -> None:
+        """What the report draws (bounded: judge/periods.py) and the compact verdict table."""
+        from cwparity.judge.periods import chart_periods
+
+        charted = chart_periods(evaluation.aligned, evaluation.verdicts)
+        self.periods = charted.pop("rows")
+        self.charted = charted
+        if evaluation.verdicts is not None:
+            self.period_verdicts = evaluation.verdicts.block(self.plan.window.period_starts())
 
     def record(self, check: CheckResult) -> CheckResult:
         """Add a check judged by another suite (hosts, Grafana, security) to this run's results."""
@@ -154,21 +166,15 @@ class ParitySession:
             "versions": self.info.get("versions", {}),
             "scrape_interval": self.info.get("scrape_interval"),
             "settle": self.info.get("settle"),
+            "cloudwatch_calls": self.info.get("cloudwatch_calls"),
             "load_stats": list(truth.locust_stats) if truth else [],
             "truth": truth.to_dict() if truth else None,
             "periods": self.periods,
+            "charted": self.charted,
+            "period_verdicts": self.period_verdicts,
             "comparison": explain_comparison(self.config),
             "meta": self.plan.meta,
         }
-
-
-def period_records(aligned: Any) -> list[dict[str, Any]]:
-    """The aligned per-period series (what the report's charts draw), as plain JSON rows."""
-    if aligned is None or aligned.periods.empty:
-        return []
-    frame = aligned.periods.copy()
-    frame["period_start"] = frame["period_start"].map(lambda t: t.isoformat())
-    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
 
 
 @dataclass

@@ -19,11 +19,13 @@ import pandas as pd
 from cwparity import __version__
 from cwparity.align import Aligned, Sampling, align, bucket_increases
 from cwparity.config import RunConfig, load_config
-from cwparity.errors import HarnessError, SourceError
+from cwparity.errors import HarnessError
 from cwparity.judge import PercentileInputs, judge_run
+from cwparity.judge.periods import PeriodVerdicts, collapse
 from cwparity.judge.resolution import period_findings
 from cwparity.lint import lint_checks
 from cwparity.results import CheckResult, Status
+from cwparity.samples import SeriesSet, StatGrid
 from cwparity.settle import settle, wait_until
 from cwparity.sources import cloudwatch
 from cwparity.sources.prometheus import PrometheusSource
@@ -76,6 +78,8 @@ class Sources:
     cloudwatch: Any
     prometheus: PrometheusSource
     versions: dict[str, str]
+    #: every CloudWatch API call this run made (botocore event hooks)
+    calls: cloudwatch.CallLog = field(default_factory=cloudwatch.CallLog)
 
 
 def connect(config: RunConfig) -> Sources:
@@ -83,6 +87,7 @@ def connect(config: RunConfig) -> Sources:
     prometheus = PrometheusSource(config.prometheus)
     info = prometheus.build_info()
     client = cloudwatch.make_client(config.cloudwatch)
+    calls = cloudwatch.CallLog().attach(client)
     cloudwatch.preflight(client, config.cloudwatch)
     versions = {
         "cwparity": __version__,
@@ -90,7 +95,7 @@ def connect(config: RunConfig) -> Sources:
         "cloudwatch_endpoint": cloudwatch.describe_endpoint(client),
         **client_versions(),
     }
-    return Sources(client, prometheus, versions)
+    return Sources(client, prometheus, versions, calls)
 
 
 def client_versions() -> dict[str, str]:
@@ -119,64 +124,97 @@ def window_for_load(truth: GroundTruth, config: RunConfig, scrape_interval: floa
 
 @dataclass
 class Fetched:
-    cloudwatch: pd.DataFrame
-    prom_count: pd.DataFrame
-    prom_sum: pd.DataFrame
-    prom_bucket: pd.DataFrame
+    """One read of the window from both sources, as arrays."""
 
-    def frames(self) -> dict[str, pd.DataFrame]:
+    cloudwatch: StatGrid
+    prom_count: SeriesSet
+    prom_sum: SeriesSet
+    prom_bucket: SeriesSet
+    #: why CloudWatch's percentiles are missing (None: it answered them)
+    percentiles_missing: str | None = None
+
+    def series(self) -> dict[str, SeriesSet]:
         return {
-            "cloudwatch": self.cloudwatch,
             "prometheus-count": self.prom_count,
             "prometheus-sum": self.prom_sum,
             "prometheus-bucket": self.prom_bucket,
         }
 
     def same_as(self, other: Fetched) -> bool:
-        theirs = other.frames()
-        return all(
-            frame.reset_index(drop=True).equals(theirs[name].reset_index(drop=True))
-            for name, frame in self.frames().items()
+        theirs = other.series()
+        return self.cloudwatch.same_as(other.cloudwatch) and all(
+            mine.same_as(theirs[name]) for name, mine in self.series().items()
         )
 
     def save(self, run_dir: Path) -> None:
-        for name, frame in self.frames().items():
-            frame.to_csv(run_dir / f"{name}.csv", index=False)
+        self.cloudwatch.to_frame().to_csv(run_dir / "cloudwatch.csv", index=False)
+        for name, series in self.series().items():
+            series.save(run_dir / name)
 
 
-def fetch(sources: Sources, config: RunConfig, window: Window, sampling: Sampling) -> Fetched:
+@dataclass
+class FetchState:
+    """What one poll tells the next: the service refused percentiles (do not ask again)."""
+
+    percentiles_refused: str | None = None
+
+
+def fetch(
+    sources: Sources,
+    config: RunConfig,
+    window: Window,
+    sampling: Sampling,
+    state: FetchState | None = None,
+    buckets: bool = True,
+) -> Fetched:
+    """Both sources' data for the window; bucket series only when percentiles are judged."""
+    state = state or FetchState()
     lookback = window.start.timestamp() - sampling.range_start
     pad = 2 * sampling.scrape_interval + sampling.skew
-    samples = sources.prometheus.raw_samples
+    grid, missing = cloudwatch.fetch_with_percentiles(
+        sources.cloudwatch, config.cloudwatch, config.routes, window, state.percentiles_refused
+    )
+    if missing and config.cloudwatch.percentiles:
+        state.percentiles_refused = missing
+
+    def samples(suffix: str) -> SeriesSet:
+        return sources.prometheus.raw_samples(
+            suffix, window, lookback, pad, sampling.scrape_interval
+        )
+
     return Fetched(
-        cloudwatch=cloudwatch.fetch_stats(
-            sources.cloudwatch, config.cloudwatch, config.routes, window
-        ),
-        prom_count=samples("count", window, lookback, pad),
-        prom_sum=samples("sum", window, lookback, pad),
-        prom_bucket=samples("bucket", window, lookback, pad),
+        cloudwatch=grid,
+        prom_count=samples("count"),
+        prom_sum=samples("sum"),
+        prom_bucket=samples("bucket") if buckets else SeriesSet.empty(),
+        percentiles_missing=missing,
     )
 
 
-def fetch_percentiles(
-    sources: Sources, config: RunConfig, window: Window, buckets: pd.DataFrame
-) -> PercentileInputs:
-    """CloudWatch's pNN in a call of its own: a service that cannot answer (moto) costs only
-    the percentile checks, which then SKIP with the service's own words."""
-    if not config.cloudwatch.percentiles:
-        return PercentileInputs(buckets, None, "cloudwatch.percentiles is false")
-    try:
-        frame = cloudwatch.fetch_stats(
-            sources.cloudwatch,
-            config.cloudwatch,
-            config.routes,
-            window,
-            cloudwatch.PERCENTILE_STATS,
-        )
-    except SourceError as err:
-        log.info("CloudWatch percentiles unavailable: %s", err)
-        return PercentileInputs(buckets, None, str(err))
-    return PercentileInputs(buckets, frame)
+def percentiles_judged(config: RunConfig, truth: GroundTruth | None) -> bool:
+    """Whether any percentile check can be judged: CloudWatch's, or Locust's client side."""
+    if config.cloudwatch.percentiles:
+        return True
+    return truth is not None and any(r.latency.total for r in truth.routes)
+
+
+def percentile_inputs(fetched: Fetched, buckets: pd.DataFrame) -> PercentileInputs:
+    """CloudWatch's pNN when it answered them; otherwise the percentile checks SKIP with the
+    service's own words (a percentile-less endpoint such as moto costs only those checks)."""
+    if fetched.percentiles_missing is not None:
+        return PercentileInputs(buckets, None, fetched.percentiles_missing)
+    stats = list(cloudwatch.PERCENTILE_STATS.values())
+    return PercentileInputs(buckets, fetched.cloudwatch.to_frame(stats))
+
+
+def cloudwatch_cost(sources: Sources, config: RunConfig, fetched: Fetched) -> dict[str, Any]:
+    """The run's CloudWatch calls next to the minimum for reading the window once."""
+    stats = len(cloudwatch.BASE_STATS)
+    if fetched.percentiles_missing is None:
+        stats += len(cloudwatch.PERCENTILE_STATS)
+    queries = stats * len(config.routes)
+    periods = len(fetched.cloudwatch.window.period_starts())
+    return sources.calls.summary(cloudwatch.minimum_calls(queries, periods), queries)
 
 
 @dataclass
@@ -184,6 +222,8 @@ class Evaluation:
     checks: list[CheckResult]
     aligned: Aligned | None
     info: dict[str, Any]
+    #: every per-period verdict (the checks keep only the failures, the worst pass, summaries)
+    verdicts: PeriodVerdicts | None = None
 
 
 def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
@@ -196,26 +236,25 @@ def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
     sampling = sampling_for(config, plan.window, scrape_interval)
     pad = 2 * scrape_interval + sampling.skew
     wait_until(plan.window.end.timestamp() + pad, "Prometheus to scrape past the window")
+    state = FetchState()
+    wants_buckets = percentiles_judged(config, plan.truth)
     result = settle(
-        lambda: fetch(sources, config, plan.window, sampling),
+        lambda: fetch(sources, config, plan.window, sampling, state, wants_buckets),
         Fetched.same_as,
         timeout=config.window.settle_timeout,
         poll=config.window.settle_poll,
     )
-    result.value.save(plan.run_dir)
+    fetched = result.value
+    fetched.save(plan.run_dir)
+    routes = [route.key for route in config.routes]
     aligned = align(
-        result.value.cloudwatch,
-        result.value.prom_count,
-        result.value.prom_sum,
-        [route.key for route in config.routes],
-        plan.window,
-        sampling,
+        fetched.cloudwatch, fetched.prom_count, fetched.prom_sum, routes, plan.window, sampling
     )
     aligned.periods.to_csv(plan.run_dir / "aligned-periods.csv", index=False)
-    routes = [route.key for route in config.routes]
-    buckets = bucket_increases(result.value.prom_bucket, routes, plan.window, sampling)
-    percentiles = fetch_percentiles(sources, config, plan.window, buckets)
-    checks = judge_run(aligned, plan.truth, config, percentiles)
+    buckets = bucket_increases(fetched.prom_bucket, routes, plan.window, sampling)
+    percentiles = percentile_inputs(fetched, buckets)
+    tabled: list[pd.DataFrame] = []
+    checks = judge_run(aligned, plan.truth, config, percentiles, tabled)
     info = {
         "versions": sources.versions,
         "scrape_interval": scrape_interval,
@@ -224,10 +263,15 @@ def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
             "polls": result.polls,
             "waited_s": round(result.waited, 1),
         },
+        "cloudwatch_calls": cloudwatch_cost(sources, config, fetched),
     }
     if not result.settled:
         checks = not_settled(checks, result.polls, result.waited)
-    return Evaluation([*lint, *checks], aligned, info)
+        for table in tabled:  # the table says the same as the checks: not judged
+            table["status"] = Status.SKIP.value
+    checks, verdicts = collapse(checks, tabled)
+    verdicts.save(plan.run_dir / "period-verdicts.csv")
+    return Evaluation([*lint, *checks], aligned, info, verdicts)
 
 
 def not_settled(checks: list[CheckResult], polls: int, waited: float) -> list[CheckResult]:

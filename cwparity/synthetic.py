@@ -9,13 +9,15 @@ cumulative counters at each scrape.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 
-from cwparity.sources.cloudwatch import COLUMNS as CW_COLUMNS
-from cwparity.sources.prometheus import SAMPLE_COLUMNS
+from cwparity.samples import SAMPLE_COLUMNS, SeriesSet, StatGrid
 from cwparity.window import Window
+
+CW_COLUMNS = ["route", "period_start", "stat", "value"]
 
 DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 
@@ -76,37 +78,69 @@ def _counter(ends: np.ndarray, weights: np.ndarray, scrapes: Scrapes) -> np.ndar
     return values
 
 
+def prometheus_series(
+    streams: list[Stream],
+    scrapes: Scrapes,
+    born: bool = True,
+    buckets: tuple[float, ...] = DEFAULT_BUCKETS,
+) -> dict[str, SeriesSet]:
+    """Raw samples of ``_count``, ``_sum`` and ``_bucket``, as the range query returns them.
+
+    With ``born`` a series has no samples before its first request (prometheus_flask_exporter
+    creates a label set on first use).
+    """
+    parts: dict[str, tuple[list, list, list]] = {
+        k: ([], [], []) for k in ("count", "sum", "bucket")
+    }
+    for stream in streams:
+        method, path = stream.route.split(" ", 1)
+        first = stream.ends.min() if len(stream.ends) else np.inf
+        visible = scrapes.times >= first if born else np.ones(len(scrapes.times), dtype=bool)
+        ones = np.ones(len(stream.ends))
+        series = {
+            "count": [("", _counter(stream.ends, ones, scrapes))],
+            "sum": [("", _counter(stream.ends, stream.latencies, scrapes))],
+            "bucket": [
+                (f"{le:g}", _counter(stream.ends, (stream.latencies <= le).astype(float), scrapes))
+                for le in buckets
+            ]
+            + [("+Inf", _counter(stream.ends, ones, scrapes))],
+        }
+        for suffix, per_le in series.items():
+            labels, stamps, values = parts[suffix]
+            for le, counter in per_le:
+                if not visible.any():
+                    continue
+                name = f"method={method},path={path},status={stream.status},le={le}"
+                labels.append({"series": name, "path": path, "method": method, "le": le})
+                stamps.append(scrapes.times[visible])
+                values.append(counter[visible])
+    return {k: SeriesSet.from_arrays(*v) for k, v in parts.items()}
+
+
 def prometheus_frames(
     streams: list[Stream],
     scrapes: Scrapes,
     born: bool = True,
     buckets: tuple[float, ...] = DEFAULT_BUCKETS,
 ) -> dict[str, pd.DataFrame]:
-    """Raw samples of ``_count``, ``_sum`` and ``_bucket``, as the range query returns them.
+    """The same samples in the long form (one row per sample)."""
+    series = prometheus_series(streams, scrapes, born, buckets)
+    return {k: v.to_frame()[SAMPLE_COLUMNS] for k, v in series.items()}
 
-    With ``born`` a series has no samples before its first request (prometheus_flask_exporter
-    creates a label set on first use).
-    """
-    frames: dict[str, list[tuple]] = {"count": [], "sum": [], "bucket": []}
-    for stream in streams:
-        method, path = stream.route.split(" ", 1)
-        first = stream.ends.min() if len(stream.ends) else np.inf
-        visible = scrapes.times >= first if born else np.ones(len(scrapes.times), dtype=bool)
-        series = {
-            "count": [("", _counter(stream.ends, np.ones(len(stream.ends)), scrapes))],
-            "sum": [("", _counter(stream.ends, stream.latencies, scrapes))],
-            "bucket": [
-                (f"{le:g}", _counter(stream.ends, (stream.latencies <= le).astype(float), scrapes))
-                for le in buckets
-            ]
-            + [("+Inf", _counter(stream.ends, np.ones(len(stream.ends)), scrapes))],
-        }
-        for suffix, per_le in series.items():
-            for le, values in per_le:
-                name = f"method={method},path={path},status={stream.status},le={le}"
-                for stamp, value in zip(scrapes.times[visible], values[visible], strict=True):
-                    frames[suffix].append((name, path, method, le, float(stamp), float(value)))
-    return {k: pd.DataFrame(v, columns=SAMPLE_COLUMNS) for k, v in frames.items()}
+
+def cloudwatch_grid(
+    streams: list[Stream],
+    window: Window,
+    drop: dict[str, np.ndarray] | None = None,
+    offset: float = 0.0,
+) -> StatGrid:
+    """What GetMetricData gives, on the window's grid (see ``cloudwatch_frame``)."""
+    return StatGrid.from_frame(
+        cloudwatch_frame(streams, window, drop, offset),
+        list(dict.fromkeys(s.route for s in streams)),
+        window,
+    )
 
 
 def poisson_stream(
@@ -121,3 +155,69 @@ def poisson_stream(
 
 def scrape_times(start: float, end: float, interval: float, phase: float = 0.0) -> np.ndarray:
     return np.arange(start + phase, end, interval)
+
+
+@dataclass(frozen=True)
+class Week:
+    """A synthetic long run as arrays: ``routes`` × ``statuses`` series scraped from one target."""
+
+    routes: list[str]
+    window: Window
+    cloudwatch: StatGrid
+    count: SeriesSet
+    sums: SeriesSet
+    scrape: float
+
+
+def week_of_series(
+    routes: int,
+    points: int,
+    rng: np.random.Generator,
+    statuses: tuple[str, ...] = ("200", "404", "500", "503"),
+    scrape: float = 60.0,
+    period: int = 300,
+) -> Week:
+    """Counters of ``routes`` × ``statuses`` series over ``points`` scrapes, written straight
+    into arrays (a week of one-minute scrapes is 10,080 points); CloudWatch's SampleCount and
+    Sum per route and period are what the series counted, so a clean run passes."""
+    start = datetime(2026, 11, 16, tzinfo=UTC).timestamp()
+    stamps = start - 3 * scrape + scrape * np.arange(points)
+    names = [f"GET /r{i}" for i in range(routes)]
+    labels = [
+        {"series": f"method=GET,path={r[4:]},status={s}", "path": r[4:], "method": "GET", "le": ""}
+        for r in names
+        for s in statuses
+    ]
+    total = len(labels) * points
+    offsets = np.arange(len(labels) + 1, dtype=np.int64) * points
+    # each metric its own timestamps, as Prometheus returns them (one array per series)
+    count_stamps, sum_stamps = np.empty(total), np.empty(total)
+    counts, sums = np.empty(total), np.empty(total)
+    for index in range(len(labels)):
+        part = slice(index * points, (index + 1) * points)
+        count_stamps[part] = stamps
+        sum_stamps[part] = stamps
+        np.cumsum(rng.poisson(5, points), out=counts[part])
+        np.multiply(counts[part], 0.02, out=sums[part])
+    end = start + period * int((stamps[-1] - start - 2 * scrape) // period)
+    window = Window(datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC), period)
+    frame = pd.DataFrame(labels)
+    count = SeriesSet(frame, offsets, count_stamps, counts)
+    summed = SeriesSet(frame, offsets.copy(), sum_stamps, sums)
+    grid = StatGrid(tuple(names), window, _scraped_per_period(count, summed, window, statuses))
+    return Week(names, window, grid, count, summed, scrape)
+
+
+def _scraped_per_period(count, sums, window, statuses) -> dict[str, np.ndarray]:
+    """Each route's increase per period, read at the scrapes on the boundaries (the series
+    are scraped on the period grid): what CloudWatch counted of the same requests."""
+    points = window.start.timestamp() + window.period * np.arange(len(window.period_starts()) + 1)
+    stamps = count.timestamps[count.offsets[0] : count.offsets[1]]
+    at = np.searchsorted(stamps, points)
+    assert np.array_equal(stamps[at], points), "the synthetic scrapes sit on the boundaries"
+    result = {}
+    for name, series in (("count", count), ("sum", sums)):
+        rows = series.values.reshape(len(series), -1)[:, at]
+        per_route = rows.reshape(-1, len(statuses), len(points)).sum(axis=1)
+        result[name] = np.diff(per_route, axis=1)
+    return result

@@ -21,6 +21,25 @@ from cwparity.results import CheckResult
 from cwparity.truth import GroundTruth
 
 
+def route_views(aligned: Aligned):
+    """Each route's own view of the aligned data: its periods only (filtering all of them per
+    route is quadratic in the number of routes), as array rows when align gave a grid."""
+    whole = aligned.grid
+    if whole is not None:
+        row = {route: i for i, route in enumerate(aligned.routes)}
+
+        def from_grid(route: str) -> Aligned:
+            i = row[route]
+            grid = {name: cells[i : i + 1] for name, cells in whole.items()}
+            return Aligned(aligned.window, None, aligned.totals, grid, (route,))
+
+        return from_grid
+    periods = dict(tuple(aligned.periods.groupby("route", sort=False)))
+    return lambda route: Aligned(
+        aligned.window, periods.get(route, aligned.periods.iloc[0:0]), aligned.totals
+    )
+
+
 @dataclass(frozen=True)
 class PercentileInputs:
     """Prometheus bucket increases, and CloudWatch's pNN values (None: it could not answer)."""
@@ -35,10 +54,14 @@ def judge_run(
     truth: GroundTruth | None,
     config: RunConfig,
     percentiles: PercentileInputs | None = None,
+    verdicts: list[pd.DataFrame] | None = None,
 ) -> list[CheckResult]:
-    """Every parity check for every mapped route, whole window first, then per period."""
+    """Every parity check for every mapped route, whole window first, then per period.
+
+    Judges that work on all of a route's periods at once append the rows of the period table
+    (judge/periods.py) to ``verdicts`` and return only the checks a reader must see."""
     checks: list[CheckResult] = []
-    periods = dict(tuple(aligned.periods.groupby("route", sort=False)))
+    own = route_views(aligned)
     buckets = (
         dict(tuple(percentiles.buckets.groupby("route", sort=False)))
         if percentiles is not None and not percentiles.buckets.empty
@@ -46,11 +69,7 @@ def judge_run(
     )
     for route in config.routes:
         judged = config.for_route(route.key)
-        # each route's judges see its own periods only: filtering all of them per route is
-        # quadratic in the number of routes
-        mine = Aligned(
-            aligned.window, periods.get(route.key, aligned.periods.iloc[0:0]), aligned.totals
-        )
+        mine = own(route.key)
         if judged.side_by_side:
             checks += judge_route_side_by_side(mine, route, truth, judged)
             route_truth = (
@@ -59,7 +78,7 @@ def judge_run(
             compared = len(route.sides) == 2
         else:
             route_truth = truth.for_route(route.key) if truth else None
-            checks += judge_counts(mine, route.key, route_truth, judged)
+            checks += judge_counts(mine, route.key, route_truth, judged, verdicts)
             checks += judge_mean_latency(mine, route.key, judged)
             checks += judge_bias(mine.periods, route.key, judged)
             checks += judge_distribution(mine.periods, route.key, judged)

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import pandas as pd
+
 from cwparity.align import Aligned
 from cwparity.config import RunConfig
+from cwparity.judge.periods import KEEP_ALL, KEPT_FAILURES, summary
 from cwparity.judge.tolerance import combined, configured_origin, period_label
 from cwparity.results import CheckResult, Status, Tolerance
 from cwparity.truth import RouteTruth
@@ -21,7 +25,11 @@ NO_ANSWER = "Locust requests that got no response"
 
 
 def judge_counts(
-    aligned: Aligned, route: str, truth: RouteTruth | None, config: RunConfig
+    aligned: Aligned,
+    route: str,
+    truth: RouteTruth | None,
+    config: RunConfig,
+    verdicts: list[pd.DataFrame] | None = None,
 ) -> list[CheckResult]:
     total = aligned.totals.loc[route]
     checks = [_backends_window(route, total, config)]
@@ -30,9 +38,58 @@ def judge_counts(
         checks.append(
             against_truth(route, "prometheus", total.prom_count, total.prom_count_u, truth, config)
         )
+    grid = aligned.grid
+    if verdicts is not None and grid is not None and grid["cw_count"].shape[1] > KEEP_ALL:
+        return checks + _periods_at_once(aligned, route, config, verdicts)
     periods = aligned.periods[aligned.periods.route == route]
     checks += [_backends_period(route, row, config) for row in periods.itertuples()]
     return checks
+
+
+def _periods_at_once(
+    aligned: Aligned, route: str, config: RunConfig, verdicts: list[pd.DataFrame]
+) -> list[CheckResult]:
+    """Every period of the route judged as arrays, with exactly ``within``'s rule; the table
+    gets every verdict, the reader the failures, the closest pass and a summary."""
+    assert aligned.grid is not None
+    cw = aligned.grid["cw_count"][0]
+    prom = aligned.grid["prom_count"][0]
+    bound = aligned.grid["prom_count_u"][0] + float(config.tolerances.count.slack)
+    difference = cw - prom
+    unknown = np.isnan(cw) | np.isnan(prom)
+    passed = ~unknown & (np.abs(np.nan_to_num(difference)) <= bound + 1e-9)
+    status = np.where(unknown, "error", np.where(passed, "pass", "fail"))
+    starts = aligned.window.period_starts()
+    labels = [period_label(t) for t in starts]
+    verdicts.append(
+        pd.DataFrame(
+            {
+                "kind": "count",
+                "route": route,
+                "period_start": labels,
+                "status": status,
+                "bound": bound,
+                "unit": "requests",
+                "reason": "",
+                "observed": [
+                    f'{{"cloudwatch": {c}, "prometheus": {p}, "difference": {d}}}'
+                    for c, p, d in zip(cw.tolist(), prom.tolist(), difference.tolist(), strict=True)
+                ],
+            }
+        )
+    )
+    shown = np.flatnonzero(~passed)[:KEPT_FAILURES].tolist()
+    closeness = np.where(passed, np.abs(np.nan_to_num(difference)) / np.maximum(bound, 1e-12), -1)
+    if passed.any():
+        shown.append(int(np.argmax(closeness)))
+    checks = [
+        _backends_period(route, _PeriodRow(aligned.grid, i, starts[i]), config) for i in shown
+    ]
+    counts = {s: int((status == s.value).sum()) for s in (Status.PASS, Status.FAIL, Status.ERROR)}
+    failed = [labels[i] for i in np.flatnonzero(status == "fail")]
+    errors = [labels[i] for i in np.flatnonzero(status == "error")]
+    worst = checks[-1] if passed.any() else None
+    return [*checks, summary("count", route, counts, failed, errors, worst)]
 
 
 def count_tolerance(derived: float, why: str, config: RunConfig, key: str) -> Tolerance:
@@ -168,3 +225,14 @@ def _backends_period(route: str, row, config: RunConfig) -> CheckResult:
         float(row.prom_count),
         tolerance,
     )
+
+
+class _PeriodRow:
+    """One period of a one-route grid, read like a row of the periods frame."""
+
+    def __init__(self, grid: dict, index: int, start) -> None:
+        self.period_start = pd.Timestamp(start)
+        self._grid, self._index = grid, index
+
+    def __getattr__(self, name: str) -> float:
+        return float(self._grid[name][0, self._index])

@@ -58,11 +58,18 @@ def _instant(text: Any) -> float | None:
         return None
 
 
-def _label(text: Any) -> str:
+def _label(text: Any, binned: bool = False) -> str:
     try:
-        return datetime.fromisoformat(str(text)).strftime("%H:%M:%S")
+        moment = datetime.fromisoformat(str(text))
     except ValueError:
         return str(text)
+    # a bin of periods on a long window: the date matters more than the seconds
+    return moment.strftime("%m-%d %H:%M" if binned else "%H:%M:%S")
+
+
+def _labels(rows: list[dict[str, Any]]) -> list[str]:
+    binned = any(_num(r.get("periods")) for r in rows)
+    return [_label(r.get("period_start"), binned) for r in rows]
 
 
 def nice_step(span: float, ticks: int = 4) -> float:
@@ -166,12 +173,22 @@ def _bound(check: dict[str, Any] | None) -> float | None:
     return _num(tolerance.get("bound")) if isinstance(tolerance, dict) else None
 
 
-def _failed(checks: list[dict[str, Any] | None]) -> list[dict[str, Any]]:
-    return [
+def _failed(
+    checks: list[dict[str, Any] | None], rows: list[dict[str, Any]] | None = None, kind: str = ""
+) -> list[dict[str, Any]]:
+    """Shaded slots: a failed check's period, or a bin of periods holding failed ones."""
+    marks = [
         {"index": i, "label": f"{c.get('id')}: {c.get('reason')}"}
         for i, c in enumerate(checks)
         if c and c.get("status") in ("fail", "error")
     ]
+    shaded = {m["index"] for m in marks}
+    for i, row in enumerate(rows or []):
+        count = _num(row.get(f"{kind}_failed"))
+        if count and i not in shaded:
+            label = f"{kind}: {count:g} of {_num(row.get('periods')) or 1:g} periods failed"
+            marks.append({"index": i, "label": f"{row.get('period_start')} {label}"})
+    return marks
 
 
 def count_chart(route: str, rows: list[dict[str, Any]], checks: list, slack: float) -> Chart:
@@ -188,11 +205,11 @@ def count_chart(route: str, rows: list[dict[str, Any]], checks: list, slack: flo
     return Chart(
         title=f"Requests per period — {route}",
         unit="requests",
-        labels=[_label(r.get("period_start")) for r in rows],
+        labels=_labels(rows),
         series=[Series("CloudWatch", "cw", cw), Series("Prometheus", "prom", prom)],
         bands=_bands(prom, bounds),
         band_note="box: Prometheus ± the period's bound (CloudWatch must fall inside)",
-        failed=_failed(checks),
+        failed=_failed(checks, rows, "count"),
     )
 
 
@@ -213,11 +230,11 @@ def latency_chart(route: str, rows: list[dict[str, Any]], checks: list) -> Chart
     return Chart(
         title=f"Mean latency per period — {route}",
         unit="ms",
-        labels=[_label(r.get("period_start")) for r in rows],
+        labels=_labels(rows),
         series=[Series("CloudWatch", "cw", cw), Series("Prometheus", "prom", prom)],
         bands=_bands(cw, [_bound(check) for check in checks]),
         band_note="box: CloudWatch mean ± the mean-latency tolerance (Prometheus must fall inside)",
-        failed=_failed(checks),
+        failed=_failed(checks, rows, "mean_latency"),
     )
 
 

@@ -10,7 +10,7 @@ from cwparity import __version__
 from cwparity.results import CheckResult, exit_code, verdict
 
 SCHEMA = "cwparity/results"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def build_document(checks: list[CheckResult], run: dict[str, Any]) -> dict[str, Any]:

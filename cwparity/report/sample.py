@@ -202,7 +202,7 @@ def sample_document(failing: bool = True, hosts: bool = True) -> dict[str, Any]:
     end = START + timedelta(seconds=PERIOD * 6)
     return {
         "schema": "cwparity/results",
-        "schema_version": 2,
+        "schema_version": 3,
         "tool": {"name": "cwparity", "version": "0.1.0"},
         "verdict": verdict,
         "exit_code": 1 if failing else 0,

@@ -1,31 +1,47 @@
-"""CloudWatch: GetMetricData per mapped route into a frame, nothing else.
+"""CloudWatch: GetMetricData per mapped route onto the period grid, nothing else.
 
 Written for real CloudWatch (pagination, PartialData, the period grid, percentiles) and tested
-against moto, which lacks percentiles: those are asked for in a call of their own, so a service
-that cannot answer them costs the percentile checks only.
+against moto, which lacks percentiles. Read at its minimum cost: one request carries the base
+statistics (SampleCount and Sum; the Average is their ratio, so it is not asked for) and the
+percentiles together, packed up to the service's limits of 500 queries and 100,800 datapoints a
+call. A service that refuses percentiles (moto answers HTTP 500) is asked again for the base
+statistics alone, once: it then costs the percentile checks only, which SKIP with its words.
+Every API call is recorded (``CallLog``, a botocore event hook) so that a run can report
+calls, metrics requested and their cost next to the theoretical minimum.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 import boto3
-import pandas as pd
+import numpy as np
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from cwparity.config import CloudWatchConfig, Route, redact_url
 from cwparity.errors import ConfigError, SourceError
+from cwparity.samples import StatGrid
 from cwparity.window import Window
 
 log = logging.getLogger(__name__)
 
-BASE_STATS = {"SampleCount": "count", "Sum": "sum", "Average": "avg"}
+BASE_STATS = {"SampleCount": "count", "Sum": "sum"}
 PERCENTILE_STATS = {"p50": "p50", "p90": "p90", "p99": "p99"}
 _UNIT_TO_SECONDS = {"Seconds": 1.0, "Milliseconds": 0.001, "Microseconds": 0.000001}
 COLUMNS = ["route", "period_start", "stat", "value"]
+#: GetMetricData's limits per call (CloudWatch API reference)
+MAX_QUERIES = 500
+MAX_DATAPOINTS = 100_800
+#: list prices (us-east-1, CloudWatch pricing page): GetMetricData per metric requested,
+#: other API calls per request
+USD_PER_METRIC_REQUESTED = 0.01 / 1000
+USD_PER_REQUEST = 0.01 / 1000
 
 
 def make_client(config: CloudWatchConfig) -> Any:
@@ -87,26 +103,64 @@ def metric_queries(
     return queries, meaning
 
 
+def queries_per_call(periods: int) -> int:
+    """How many queries of ``periods`` datapoints one call can carry."""
+    return max(1, min(MAX_QUERIES, MAX_DATAPOINTS // max(periods, 1)))
+
+
+def minimum_calls(queries: int, periods: int) -> int:
+    """The fewest GetMetricData calls that read ``queries`` queries of ``periods`` datapoints:
+    packed within both limits, and paged when one query alone holds more than a call can."""
+    if not queries:
+        return 0
+    pages = math.ceil(periods / MAX_DATAPOINTS) if periods > MAX_DATAPOINTS else 1
+    return math.ceil(queries / queries_per_call(periods)) * pages
+
+
 def fetch_stats(
     client: Any,
     config: CloudWatchConfig,
     routes: Sequence[Route],
     window: Window,
     stats: dict[str, str] = BASE_STATS,
-) -> pd.DataFrame:
-    """Long frame (route, period_start, stat, value); latency values in seconds."""
+) -> StatGrid:
+    """``stats`` per route and period on the window's grid; latency values in seconds."""
     queries, meaning = metric_queries(config, routes, window.period, stats)
-    rows: list[tuple[str, pd.Timestamp, str, float]] = []
-    # GetMetricData takes at most 500 queries per call
-    for chunk_start in range(0, len(queries), 500):
-        chunk = queries[chunk_start : chunk_start + 500]
+    keys = [route.key for route in routes]
+    grid = StatGrid.empty_for(keys, window, list(stats.values()))
+    row_of = {key: i for i, key in enumerate(keys)}
+    step = queries_per_call(len(window.period_starts()))
+    for chunk_start in range(0, len(queries), step):
+        chunk = queries[chunk_start : chunk_start + step]
         for result in _paged_results(client, chunk, window):
             route, column = meaning[result["Id"]]
             scale = 1.0 if column == "count" else _UNIT_TO_SECONDS[config.unit]
-            for stamp, value in zip(result["Timestamps"], result["Values"], strict=True):
-                rows.append((route, pd.Timestamp(stamp).tz_convert("UTC"), column, value * scale))
-    frame = pd.DataFrame(rows, columns=COLUMNS)
-    return _on_grid(frame, window)
+            _on_grid(grid.stats[column][row_of[route]], result, window, scale)
+    return grid
+
+
+def fetch_with_percentiles(
+    client: Any,
+    config: CloudWatchConfig,
+    routes: Sequence[Route],
+    window: Window,
+    refused: str | None = None,
+) -> tuple[StatGrid, str | None]:
+    """Base and percentile statistics in one read; the reason when percentiles are missing.
+
+    ``refused``: the service already refused percentiles in this run; not asked again.
+    """
+    if not config.percentiles:
+        return fetch_stats(client, config, routes, window), "cloudwatch.percentiles is false"
+    if refused:
+        return fetch_stats(client, config, routes, window), refused
+    try:
+        return fetch_stats(client, config, routes, window, {**BASE_STATS, **PERCENTILE_STATS}), None
+    except SourceError as err:
+        # the base statistics alone: if those fail too, the service is down, not percentile-less
+        grid = fetch_stats(client, config, routes, window)
+        log.info("CloudWatch percentiles unavailable: %s", err)
+        return grid, str(err)
 
 
 def _paged_results(client: Any, queries: list[dict[str, Any]], window: Window):
@@ -130,18 +184,79 @@ def _paged_results(client: Any, queries: list[dict[str, Any]], window: Window):
         raise _source_error(client, err) from None
 
 
-def _on_grid(frame: pd.DataFrame, window: Window) -> pd.DataFrame:
-    """Keep periods inside the window; a start off the grid means the service did not align."""
-    if frame.empty:
-        return frame
-    inside = (frame.period_start >= window.start) & (frame.period_start < window.end)
-    off_grid = frame.period_start.map(lambda t: t.timestamp() % window.period != 0)
+def _on_grid(cells: np.ndarray, result: dict[str, Any], window: Window, scale: float) -> None:
+    """Put one result's datapoints in its route's row; keep periods inside the window.
+
+    A start off the grid means the service did not align: refused, never guessed."""
+    if not result["Timestamps"]:
+        return
+    stamps = np.array([t.timestamp() for t in result["Timestamps"]])
+    values = np.asarray(result["Values"], dtype=float) * scale
+    off_grid = stamps % window.period != 0
     if off_grid.any():
+        first = result["Timestamps"][int(np.argmax(off_grid))]
         raise SourceError(
             f"CloudWatch returned periods off the {window.period}s grid "
-            f"(first: {frame.period_start[off_grid].iloc[0].isoformat()})"
+            f"(first: {first.astimezone(UTC).isoformat()})"
         )
-    return frame[inside].reset_index(drop=True)
+    column = ((stamps - window.start.timestamp()) // window.period).astype(int)
+    inside = (column >= 0) & (column < len(cells))
+    cells[column[inside]] = values[inside]
+
+
+@dataclass
+class CallLog:
+    """Every CloudWatch API call a client made, recorded by botocore's event hooks.
+
+    ``before-parameter-build`` fires once per API call (retries are inside it; each page of
+    a paginator is a call), with the request's parameters; ``after-call`` with the parsed
+    response, error or not; ``after-call-error`` when no response came at all.
+    """
+
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def attach(self, client: Any) -> CallLog:
+        client.meta.events.register("before-parameter-build.cloudwatch", self._before)
+        client.meta.events.register("after-call.cloudwatch", self._after)
+        client.meta.events.register("after-call-error.cloudwatch", self._failed)
+        return self
+
+    def _before(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        metrics = len(params.get("MetricDataQueries") or [])
+        self.calls.append({"operation": model.name, "metrics": metrics, "ok": None})
+
+    def _after(self, http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        if self.calls and self.calls[-1]["operation"] == model.name:
+            status = getattr(http_response, "status_code", 200)
+            self.calls[-1]["ok"] = status < 400 and "Error" not in parsed
+
+    def _failed(self, **_: Any) -> None:
+        """No response at all (refused, timed out): botocore passes only the exception."""
+        if self.calls and self.calls[-1]["ok"] is None:
+            self.calls[-1]["ok"] = False
+
+    def summary(self, minimum_calls: int, minimum_metrics: int) -> dict[str, Any]:
+        """Calls, metrics requested and cost, next to what the window needs at least."""
+        reads = [c for c in self.calls if c["operation"] == "GetMetricData"]
+        succeeded = [c for c in reads if c["ok"]]
+        metrics = sum(c["metrics"] for c in succeeded)
+        others = len(self.calls) - len(reads)
+        cost = metrics * USD_PER_METRIC_REQUESTED + others * USD_PER_REQUEST
+        return {
+            "calls": len(self.calls),
+            "get_metric_data_calls": len(reads),
+            "failed_calls": sum(1 for c in self.calls if c["ok"] is False),
+            "metrics_requested": metrics,
+            "other_calls": others,
+            "minimum_get_metric_data_calls": minimum_calls,
+            "minimum_metrics_requested": minimum_metrics,
+            "calls_over_minimum": round(len(succeeded) / minimum_calls, 2)
+            if minimum_calls
+            else None,
+            "cost_usd": round(cost, 6),
+            "price_source": "CloudWatch list prices, us-east-1: GetMetricData $0.01 per 1,000 "
+            "metrics requested; other API calls $0.01 per 1,000 requests",
+        }
 
 
 def _call(client: Any, operation: str, **kwargs: Any) -> Any:

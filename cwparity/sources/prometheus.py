@@ -1,7 +1,8 @@
-"""Prometheus: the histogram's raw counter samples over a window, into a frame, nothing else.
+"""Prometheus: the histogram's raw counter samples over a window, into arrays, nothing else.
 
 Raw samples (a range-vector instant query), not ``increase()`` or ``rate()``: those extrapolate to
 the window's edges, and a parity check needs to know exactly which scrapes it is standing on.
+How a large window is cut into queries and parsed is in sources/prometheus_raw.py.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ import logging
 import math
 from typing import Any
 
-import pandas as pd
+import orjson
 import requests
-from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+from prometheus_api_client import PrometheusConnect
 
 from cwparity.config import PrometheusConfig, parse_duration, redact_url
 from cwparity.errors import SourceError
+from cwparity.samples import SAMPLE_COLUMNS, SeriesSet
+from cwparity.sources import prometheus_raw as raw
 from cwparity.sources.prometheus_http import (
     describe_failure,
     mount_adapter,
@@ -26,7 +29,7 @@ from cwparity.window import Window
 
 log = logging.getLogger(__name__)
 
-SAMPLE_COLUMNS = ["series", "path", "method", "le", "timestamp", "value"]
+__all__ = ["SAMPLE_COLUMNS", "PrometheusSource"]
 
 
 class PrometheusSource:
@@ -114,31 +117,72 @@ class PrometheusSource:
             matchers.append(self.config.selector.strip().strip("{}"))
         return "{" + ",".join(matchers) + "}"
 
-    def raw_samples(self, suffix: str, window: Window, lookback: float, pad: float) -> pd.DataFrame:
-        """Every raw sample of ``<histogram>_<suffix>`` from start - lookback to end + pad."""
-        at = window.end.timestamp() + pad
-        span = math.ceil(window.seconds + lookback + pad)
-        query = f"{self.config.histogram}_{suffix}{self.selector()}[{span}s]"
-        try:
-            result = self.client.custom_query(query, params={"time": f"{at:.3f}"})
-        except PrometheusApiClientException as err:
-            raise SourceError(
-                f"{self.where}: query {query!r} failed: {describe_failure(err)}"
-            ) from None
-        except requests.RequestException as err:
-            raise SourceError(f"{self.where}: {describe_failure(err)}") from None
-        return self._frame(result, suffix)
-
-    def _frame(self, result: list[dict[str, Any]], suffix: str) -> pd.DataFrame:
-        rows = []
+    def raw_samples(
+        self, suffix: str, window: Window, lookback: float, pad: float, interval: float
+    ) -> SeriesSet:
+        """Every raw sample of ``<histogram>_<suffix>`` from start - lookback to end + pad,
+        fetched in bounded chunks (sources/prometheus_raw.py), as arrays."""
+        start, end = window.start.timestamp() - lookback, window.end.timestamp() + pad
+        metric = f"{self.config.histogram}_{suffix}{self.selector()}"
+        listed = self._list_series(metric, start, end)
+        limits = raw.Limits(self.config.max_samples_per_query, self.config.max_concurrency)
+        counts = raw.count_by_path(listed, self.config.path_label)
+        chunks = raw.plan(counts, start, end, interval, limits)
+        results = raw.fetch_chunks(chunks, lambda c: self._chunk(metric, c), limits.concurrency)
         # latency sums are compared in seconds; counts are counts
         scale = 0.001 if suffix == "sum" and self.config.unit == "milliseconds" else 1.0
-        for series in result:
-            labels = series["metric"]
-            name = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
-            path = labels.get(self.config.path_label, "")
-            method = labels.get(self.config.method_label, "").upper()
-            le = labels.get("le", "")
-            for stamp, value in series.get("values", []):
-                rows.append((name, path, method, le, float(stamp), float(value) * scale))
-        return pd.DataFrame(rows, columns=SAMPLE_COLUMNS)
+        return raw.merge(chunks, results, self._label_row, scale)
+
+    def _label_row(self, labels: dict[str, str]) -> dict[str, str]:
+        return {
+            "series": raw.series_name(labels),
+            "path": labels.get(self.config.path_label, ""),
+            "method": labels.get(self.config.method_label, "").upper(),
+            "le": labels.get("le", ""),
+        }
+
+    def _list_series(self, metric: str, start: float, end: float) -> list[dict[str, Any]]:
+        params = {"match[]": metric, "start": f"{start:.3f}", "end": f"{end:.3f}"}
+        return list(self._post_api("/api/v1/series", params, metric) or [])
+
+    def _chunk(self, metric: str, chunk: raw.Chunk):
+        selector = metric
+        if chunk.paths is not None:
+            selector = metric[:-1] + "," + raw.path_matcher(self.config.path_label, chunk.paths)
+            selector += "}"
+        milliseconds = max(1, math.ceil((chunk.end - chunk.start) * 1000))
+        query = f"{selector}[{milliseconds}ms]"
+        payload = self._post_api(
+            "/api/v1/query", {"query": query, "time": f"{chunk.end:.3f}"}, query, raw_payload=True
+        )
+        try:
+            return raw.parse_matrix(payload)
+        except ValueError as err:
+            raise SourceError(f"{self.where}: query {query[:200]!r} failed: {err}") from None
+
+    def _post_api(self, path: str, form: dict[str, str], what: str, raw_payload: bool = False):
+        """POST a form to the HTTP API (long matchers do not fit a URL); ``data`` or the body."""
+        try:
+            answer = self._session.post(f"{self.config.url}{path}", data=form, timeout=120)
+        except requests.RequestException as err:
+            raise SourceError(f"{self.where}: {describe_failure(err)}") from None
+        if answer.status_code in (401, 403):
+            raise SourceError(
+                f"{self.where}: {refused(answer.status_code, answer.text, self.config)}"
+            )
+        if answer.status_code != 200:
+            detail = _error_text(answer.content)
+            raise SourceError(
+                f"{self.where}: {what[:200]!r} failed: HTTP {answer.status_code} {detail}".rstrip()
+            )
+        if raw_payload:
+            return answer.content
+        return orjson.loads(answer.content).get("data")
+
+
+def _error_text(body: bytes) -> str:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return ""
+    return redact_url(str(data.get("error", "")))[:300] if isinstance(data, dict) else ""

@@ -244,3 +244,32 @@ def test_a_real_failing_demo_report_renders_and_says_why(browser, tmp_path):
         "Array.from(document.querySelectorAll('#checks tr.fail')).map(r => r.innerText)"
     )
     assert len(rows) == len([c for c in failed if c["kind"] not in ("host", "grafana", "security")])
+
+
+def test_a_week_of_250_routes_renders_in_seconds_and_stays_small(browser, tmp_path):
+    """The engine's own output for a synthetic week (250 routes, hourly periods, one route
+    losing half its CloudWatch data for an afternoon): a few MB, drawn without errors, and the
+    failed periods named. The render time is printed, not asserted (no timed tests)."""
+    from cwparity.scale import week_document
+
+    document = week_document(routes=250, period=3600)
+    paths = write_all(tmp_path / "reports" / "week", document, history=False)
+    sizes = {name: path.stat().st_size for name, path in paths.items()}
+    assert sizes["json"] < 5_000_000 and sizes["html"] < 5_000_000, sizes
+    began = time.perf_counter()
+    open_report(browser, paths["html"])
+    print(f"week report: {sizes}, loaded in {time.perf_counter() - began:.2f} s")
+    assert console_errors(browser) == []
+    charts = browser.evaluate(CHART_SIZES)
+    # 30 routes charted (the failing one first), each in bins of whole periods
+    assert len(charts) == 2 * 30
+    assert all(chart["w"] > 200 and chart["dots"] > 0 for chart in charts)
+    assert "of 250 routes are charted" in browser.evaluate("document.body.innerText")
+    banner = browser.evaluate("document.querySelector('header.banner').innerText")
+    assert banner.startswith("NO-GO") and "count[GET /r1]" in banner
+    failed = [c for c in document["checks"] if c["status"] == "fail"]
+    assert {c["id"] for c in failed} >= {"count[GET /r1]", "count[GET /r1]@periods"}
+    assert any(c["id"].startswith("count[GET /r1]@2026-11-18T") for c in failed)
+    letters = document["run"]["period_verdicts"]["kinds"]["count"]
+    assert len(letters) == 250 and "f" in letters["GET /r1"] and "f" not in letters["GET /r0"]
+    assert browser.evaluate("document.querySelectorAll('rect.failmark').length") > 0

@@ -15,7 +15,7 @@ ROUTES = ("GET /", "GET /long-request")
 
 
 def test_clean_dual_app_passes_count_and_mean_checks(dual_stack, tmp_path):
-    _, checks = parity_run(demo_config(dual_stack), tmp_path / "clean")
+    session, checks = parity_run(demo_config(dual_stack), tmp_path / "clean")
     for route in ROUTES:
         for check_id in (
             f"count[{route}]",
@@ -42,6 +42,35 @@ def test_clean_dual_app_passes_count_and_mean_checks(dual_stack, tmp_path):
     # the demo config maps the guide's dashboard query: linted before anything was fetched
     lint = checks["lint.cumulative_ratio[guide-dashboard-latency]"]
     assert lint.status is Status.WARN and "since the process started" in lint.reason
+    calls = session.info["cloudwatch_calls"]
+    # percentiles asked for once, with the base statistics; refused by moto; then base only
+    assert calls["failed_calls"] == 1
+    assert calls["get_metric_data_calls"] == calls["failed_calls"] + session.info["settle"]["polls"]
+    assert calls["minimum_get_metric_data_calls"] == 1
+    assert_chunked_fetch_reads_every_sample_once(session)
+
+
+def assert_chunked_fetch_reads_every_sample_once(session):
+    """The window read in many small chunks (split by time and by path) equals one read."""
+    from cwparity.run import sampling_for
+    from cwparity.sources.prometheus import PrometheusSource
+
+    config, window = session.config, session.plan.window
+    sampling = sampling_for(config, window, session.info["scrape_interval"])
+    lookback = window.start.timestamp() - sampling.range_start
+    args = ("count", window, lookback, 2 * sampling.scrape_interval, sampling.scrape_interval)
+    whole = PrometheusSource(config.prometheus).raw_samples(*args)
+    # below what the config accepts, so that a short demo window splits too
+    small = config.prometheus.model_copy(update={"max_samples_per_query": 20})
+    source = PrometheusSource(small)
+    queried = []
+    read_chunk = source._chunk
+    source._chunk = lambda metric, chunk: queried.append(chunk) or read_chunk(metric, chunk)
+    chunked = source.raw_samples(*args)
+    # split by path (two routes) and, within each, by time
+    assert {c.paths for c in queried} == {("/",), ("/long-request",)}
+    assert len(queried) > 2 and whole.samples > 0
+    assert chunked.same_as(whole)
 
 
 def test_two_locust_workers_merged_truth_equals_what_both_backends_counted(dual_stack, tmp_path):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from cwparity.align import Sampling, align, counter_at, reset_corrected
-from cwparity.synthetic import Scrapes, Stream, cloudwatch_frame, poisson_stream, prometheus_frames
+from cwparity.synthetic import Scrapes, Stream, cloudwatch_grid, poisson_stream, prometheus_series
 from cwparity.window import Window
 
 START = datetime(2026, 11, 25, 12, 0, tzinfo=UTC).timestamp()
@@ -50,8 +50,8 @@ def synthetic(seed=1, restarts=()):
 
 
 def aligned_for(streams, scrapes, **cw_faults):
-    prom = prometheus_frames(streams, scrapes)
-    cw = cloudwatch_frame(streams, WINDOW, **cw_faults)
+    prom = prometheus_series(streams, scrapes)
+    cw = cloudwatch_grid(streams, WINDOW, **cw_faults)
     return align(cw, prom["count"], prom["sum"], ["GET /", "GET /long-request"], WINDOW, SAMPLING)
 
 
@@ -75,9 +75,9 @@ def test_every_period_is_within_its_derived_uncertainty():
 def test_cloudwatch_periods_without_data_are_zero_requests():
     stream = Stream("GET /", np.array([START + 12.0]), np.array([0.01]))
     scrapes = Scrapes(np.arange(START - 5, START + 65, 1.0))
-    prom = prometheus_frames([stream], scrapes)
+    prom = prometheus_series([stream], scrapes)
     aligned = align(
-        cloudwatch_frame([stream], WINDOW), prom["count"], prom["sum"], ["GET /"], WINDOW, SAMPLING
+        cloudwatch_grid([stream], WINDOW), prom["count"], prom["sum"], ["GET /"], WINDOW, SAMPLING
     )
     assert list(aligned.periods.cw_count) == [0, 1, 0, 0, 0, 0]
 

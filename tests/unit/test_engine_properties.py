@@ -17,7 +17,8 @@ from cwparity.config import parse_config
 from cwparity.judge import PercentileInputs, judge_run
 from cwparity.judge.percentiles import QUANTILES
 from cwparity.results import Status
-from cwparity.synthetic import Scrapes, Stream, cloudwatch_frame, prometheus_frames
+from cwparity.samples import StatGrid
+from cwparity.synthetic import Scrapes, Stream, cloudwatch_frame, prometheus_series
 from cwparity.window import Window
 
 BASE = datetime(2026, 11, 25, 12, 0, tzinfo=UTC).timestamp()
@@ -73,9 +74,10 @@ def true_percentiles(streams, window):
 
 
 def judged(window, streams, scrapes, sampling, cw=None, percentiles=True):
-    prom = prometheus_frames(streams, scrapes)
+    prom = prometheus_series(streams, scrapes)
     cw = cloudwatch_frame(streams, window) if cw is None else cw
-    aligned = align(cw, prom["count"], prom["sum"], ROUTES, window, sampling)
+    grid = StatGrid.from_frame(cw, ROUTES, window)
+    aligned = align(grid, prom["count"], prom["sum"], ROUTES, window, sampling)
     inputs = None
     if percentiles:
         buckets = bucket_increases(prom["bucket"], ROUTES, window, sampling)

@@ -3,12 +3,13 @@
 from datetime import UTC, datetime, timedelta
 
 import boto3
+import orjson
 import pytest
 from botocore.stub import ANY, Stubber
 
 from cwparity.config import CloudWatchConfig, PrometheusConfig, Route
 from cwparity.errors import SourceError
-from cwparity.sources import cloudwatch
+from cwparity.sources import cloudwatch, prometheus_raw
 from cwparity.sources.prometheus import PrometheusSource
 from cwparity.window import Window
 
@@ -60,7 +61,8 @@ def test_queries_name_the_guides_metric_and_dimensions():
         {"Name": "Method", "Value": "GET"},
     ]
     assert meaning["r1_count"] == ("GET /long-request", "count")
-    assert {q["MetricStat"]["Stat"] for q in queries} == {"SampleCount", "Sum", "Average"}
+    # no Average: it is Sum / SampleCount, so asking for it would only add cost
+    assert {q["MetricStat"]["Stat"] for q in queries} == {"SampleCount", "Sum"}
 
 
 def test_pages_and_partial_data_are_followed_to_the_end(client):
@@ -70,8 +72,7 @@ def test_pages_and_partial_data_are_followed_to_the_end(client):
         frame = cloudwatch.fetch_stats(
             client, CloudWatchConfig(), ROUTES[:1], WINDOW, {"SampleCount": "count"}
         )
-    assert list(frame.value) == [5.0, 6.0, 7.0]
-    assert list(frame.period_start) == [T0 + timedelta(minutes=m) for m in (0, 1, 2)]
+    assert list(frame.stats["count"][0]) == [5.0, 6.0, 7.0]
 
 
 def test_milliseconds_are_converted_to_seconds(client):
@@ -80,7 +81,7 @@ def test_milliseconds_are_converted_to_seconds(client):
         frame = cloudwatch.fetch_stats(
             client, CloudWatchConfig(unit="Milliseconds"), ROUTES[:1], WINDOW, {"Sum": "sum"}
         )
-    assert frame.value[0] == pytest.approx(0.25)
+    assert frame.stats["sum"][0, 0] == pytest.approx(0.25)
 
 
 def test_periods_off_the_grid_are_refused(client):
@@ -117,18 +118,34 @@ def test_service_errors_become_one_line(client):
     assert "\n" not in str(err.value)
 
 
-def test_prometheus_frame_keeps_labels_and_scales_milliseconds():
+def test_prometheus_series_keep_labels_and_scale_milliseconds():
     source = PrometheusSource(PrometheusConfig(unit="milliseconds"))
-    raw = [
+    payload = orjson.dumps(
         {
-            "metric": {"__name__": "x_sum", "path": "/", "method": "get", "status": "200"},
-            "values": [[1.5, "250"], [2.5, "500"]],
+            "status": "success",
+            "data": {
+                "resultType": "matrix",
+                "result": [
+                    {
+                        "metric": {
+                            "__name__": "x_sum",
+                            "path": "/",
+                            "method": "get",
+                            "status": "200",
+                        },
+                        "values": [[1.5, "250"], [2.5, "500"]],
+                    }
+                ],
+            },
         }
-    ]
-    frame = source._frame(raw, "sum")
-    assert list(frame.value) == [0.25, 0.5]
-    assert set(frame.method) == {"GET"} and set(frame.path) == {"/"}
-    assert list(source._frame(raw, "count").value) == [250.0, 500.0]
+    )
+    chunks = [prometheus_raw.Chunk(None, 1.0, 3.0, True)]
+    results = [prometheus_raw.parse_matrix(payload)]
+    series = prometheus_raw.merge(chunks, results, source._label_row, scale=0.001)
+    assert list(series.values) == [0.25, 0.5]
+    assert list(series.timestamps) == [1.5, 2.5]
+    assert set(series.labels.method) == {"GET"} and set(series.labels.path) == {"/"}
+    assert series.labels.series[0] == "method=get,path=/,status=200"
 
 
 def test_prometheus_selector_adds_the_job_and_extra_matchers():
