@@ -322,6 +322,28 @@ class ReportConfig(_Strict):
     output_dir: str = "reports"
 
 
+class CoverageConfig(_Strict):
+    """Coverage parity: every route one side saw must be on the other, apart from ``ignore``."""
+
+    enabled: bool = True
+    #: routes left out of coverage: ``/path`` (any method) or ``METHOD /path``, shell-style
+    #: wildcards allowed. Default ``/metrics``: an app publishing every request to CloudWatch
+    #: (the guide's hook) also publishes Prometheus's scrapes, which the exporter never counts
+    ignore: list[str] = Field(default_factory=lambda: ["/metrics"])
+
+
+class CostConfig(_Strict):
+    """The cost and capacity estimate in every run (report section, results.json ``run.cost``)."""
+
+    enabled: bool = True
+    #: a YAML price table replacing the packaged one (another region, a negotiated price)
+    price_table: str | None = None
+    #: the Prometheus retention to size the disk for (default: the server's own setting)
+    retention: Duration | None = None
+    #: only log groups whose name starts with this count towards log storage (default: all)
+    log_group_prefix: str | None = None
+
+
 class RunConfig(_Strict):
     """One parity run: the two sources, the app, its routes, the load and the tolerances."""
 
@@ -341,6 +363,8 @@ class RunConfig(_Strict):
     targets: TargetsConfig | None = None
     hosts: HostsConfig = HostsConfig()
     grafana: GrafanaConfig = GrafanaConfig()
+    coverage: CoverageConfig = CoverageConfig()
+    cost: CostConfig = CostConfig()
 
     @field_validator("routes")
     @classmethod

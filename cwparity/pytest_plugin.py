@@ -173,6 +173,7 @@ class ParitySession:
             "charted": self.charted,
             "period_verdicts": self.period_verdicts,
             "comparison": explain_comparison(self.config),
+            "cost": self.info.get("cost"),
             "meta": self.plan.meta,
         }
 

@@ -18,6 +18,8 @@ import pandas as pd
 
 from cwparity import __version__
 from cwparity.align import Aligned, Sampling, align, bucket_increases
+from cwparity.assess.capacity import cost_block
+from cwparity.assess.checks import assessment_checks
 from cwparity.config import RunConfig, load_config
 from cwparity.errors import HarnessError
 from cwparity.judge import PercentileInputs, judge_run
@@ -255,6 +257,12 @@ def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
     percentiles = percentile_inputs(fetched, buckets)
     tabled: list[pd.DataFrame] = []
     checks = judge_run(aligned, plan.truth, config, percentiles, tabled)
+    # coverage (every route either side saw) and the job's cardinality, then the cost estimate
+    assessed, inventory = assessment_checks(
+        sources.cloudwatch, sources.prometheus, config, plan.window, sampling
+    )
+    checks += assessed
+    calls = cloudwatch_cost(sources, config, fetched)
     info = {
         "versions": sources.versions,
         "scrape_interval": scrape_interval,
@@ -263,7 +271,10 @@ def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
             "polls": result.polls,
             "waited_s": round(result.waited, 1),
         },
-        "cloudwatch_calls": cloudwatch_cost(sources, config, fetched),
+        "cloudwatch_calls": calls,
+        "cost": cost_block(
+            sources.cloudwatch, sources.prometheus, config, inventory, calls["metrics_requested"]
+        ),
     }
     if not result.settled:
         checks = not_settled(checks, result.polls, result.waited)

@@ -16,6 +16,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from cwparity.report.assessment import cost_view, coverage_view
 from cwparity.report.charts import route_charts
 from cwparity.report.history import trend_view
 from cwparity.report.view import banner, check_sections, findings
@@ -156,6 +157,8 @@ def context(document: dict[str, Any], history: list[dict[str, Any]] | None, run_
         "config_rows": flatten(config),
         "meta_rows": flatten(run.get("meta") or {}),
         "trend": trend_view(history, run_id) if history else None,
+        "coverage": coverage_view(document.get("checks") or []),
+        "cost": cost_view(run.get("cost")),
     }
 
 

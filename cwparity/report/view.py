@@ -25,6 +25,8 @@ KIND_TITLES = {
     "bias": "Bias",
     "lint": "Lint",
     "lag": "Lag",
+    "coverage": "Coverage: every route on both sides",
+    "cardinality": "Cardinality of the app's series",
     "host": "Monitoring host",
     "grafana": "Grafana",
     "security": "Security",
@@ -38,11 +40,23 @@ FINDING_TEXT = {
     "that makes dashboards or alerts built on them misleading, even where the numbers agree.",
     "settle": "CloudWatch publishes data late. cwparity polls until two reads agree; a window "
     "that keeps changing cannot be judged yet.",
+    "cardinality": "A label whose values grow without bound (IDs in a path) multiplies the "
+    "series Prometheus keeps, its memory and its disk, with every new value.",
     "lag": "How late data arrives in one backend compared with the other. Alerts built on the "
     "slower backend fire later by about this much.",
 }
 
-ORDER = ("run", "settle", "count", "count_truth", "mean_latency", "host", "grafana", "security")
+ORDER = (
+    "run",
+    "settle",
+    "coverage",
+    "count",
+    "count_truth",
+    "mean_latency",
+    "host",
+    "grafana",
+    "security",
+)
 
 
 def kind_title(kind: str) -> str:

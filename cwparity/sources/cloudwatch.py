@@ -44,12 +44,13 @@ USD_PER_METRIC_REQUESTED = 0.01 / 1000
 USD_PER_REQUEST = 0.01 / 1000
 
 
-def make_client(config: CloudWatchConfig) -> Any:
-    """A CloudWatch client from boto3's standard chain; retries are botocore's, not ours."""
+def make_client(config: CloudWatchConfig, service: str = "cloudwatch") -> Any:
+    """A CloudWatch (or CloudWatch Logs: ``service="logs"``) client from boto3's standard chain;
+    retries are botocore's, not ours."""
     try:
         session = boto3.Session(profile_name=config.profile, region_name=config.region)
         return session.client(
-            "cloudwatch",
+            service,
             endpoint_url=config.endpoint_url,
             config=Config(
                 retries={"mode": "standard", "max_attempts": 3},
@@ -280,3 +281,67 @@ def _source_error(client: Any, err: Exception) -> SourceError:
             return SourceError(f"CloudWatch {where}: HTTP {status} from the endpoint")
         return SourceError(f"CloudWatch {where}: {code}: {message[:200]}".rstrip(": "))
     return SourceError(f"CloudWatch {where}: {redact_url(str(err))}")
+
+
+# --- discovery: what the namespace holds, and what each dimension set carried in a window ---
+
+Dimensions = tuple[tuple[str, str], ...]
+
+
+def list_metrics(client: Any, namespace: str, metric_name: str | None = None) -> list[Any]:
+    """Every (metric name, dimension set) ListMetrics reports for the namespace, all pages.
+
+    ListMetrics lists metrics that had data in the last two weeks, not "in a window": what a
+    window saw is :func:`dimension_counts`'s answer. Each metric appears once (moto repeats one
+    per datum; AWS does not).
+    """
+    kwargs: dict[str, Any] = {"Namespace": namespace}
+    if metric_name:
+        kwargs["MetricName"] = metric_name
+    found: dict[tuple[str, Dimensions], None] = {}
+    try:
+        for page in client.get_paginator("list_metrics").paginate(**kwargs):
+            for metric in page.get("Metrics", []):
+                found.setdefault((metric["MetricName"], dimension_key(metric)), None)
+    except (ClientError, BotoCoreError) as err:
+        raise _source_error(client, err) from None
+    return list(found)
+
+
+def dimension_key(metric: dict[str, Any]) -> Dimensions:
+    return tuple(sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", [])))
+
+
+def dimension_counts(
+    client: Any,
+    namespace: str,
+    metric_name: str,
+    dimension_sets: Sequence[Dimensions],
+    window: Window,
+) -> dict[Dimensions, float]:
+    """SampleCount over the window for each dimension set: what CloudWatch saw in it."""
+    queries, meaning = [], {}
+    for index, dims in enumerate(dimension_sets):
+        metric = {
+            "Namespace": namespace,
+            "MetricName": metric_name,
+            "Dimensions": [{"Name": k, "Value": v} for k, v in dims],
+        }
+        meaning[f"d{index}"] = dims
+        queries.append(
+            {
+                "Id": f"d{index}",
+                "MetricStat": {"Metric": metric, "Period": window.period, "Stat": "SampleCount"},
+                "ReturnData": True,
+            }
+        )
+    counts = dict.fromkeys(dimension_sets, 0.0)
+    for chunk_start in range(0, len(queries), 500):
+        for result in _paged_results(client, queries[chunk_start : chunk_start + 500], window):
+            inside = [
+                value
+                for stamp, value in zip(result["Timestamps"], result["Values"], strict=True)
+                if window.start <= stamp < window.end
+            ]
+            counts[meaning[result["Id"]]] += float(sum(inside))
+    return counts

@@ -63,6 +63,49 @@ class PrometheusSource:
             raise SourceError(f"{self.where}{path}: HTTP {answer.status_code}")
         return answer.json().get("data")
 
+    def series(self, match: str, start: float, end: float) -> list[dict[str, str]]:
+        """Label sets of every series matching ``match`` with samples in [start, end]
+        (``/api/v1/series``)."""
+        params = {"match[]": match, "start": f"{start:.3f}", "end": f"{end:.3f}"}
+        return list(self.api_get("/api/v1/series", **params) or [])
+
+    def label_values(self, label: str, match: str, start: float, end: float) -> list[str]:
+        """Values ``label`` takes on the matching series in [start, end] (``/api/v1/label/…``)."""
+        params = {"match[]": match, "start": f"{start:.3f}", "end": f"{end:.3f}"}
+        return sorted(self.api_get(f"/api/v1/label/{label}/values", **params) or [])
+
+    def tsdb_status(self) -> dict[str, Any]:
+        """Head block statistics and top cardinalities (``/api/v1/status/tsdb``)."""
+        return dict(self.api_get("/api/v1/status/tsdb") or {})
+
+    def runtime_info(self) -> dict[str, Any]:
+        """Retention, series in the head, start time (``/api/v1/status/runtimeinfo``)."""
+        return dict(self.api_get("/api/v1/status/runtimeinfo") or {})
+
+    def own_metrics(self, names: tuple[str, ...]) -> dict[str, float]:
+        """Prometheus's own metrics (its ``/metrics`` page, whether or not it scrapes itself):
+        each of ``names`` summed over its label sets; a histogram's ``_sum``/``_count`` by name."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        try:
+            answer = self._session.get(f"{self.config.url}/metrics", timeout=10)
+        except requests.RequestException as err:
+            raise SourceError(f"{self.where}: {describe_failure(err)}") from None
+        if answer.status_code != 200:
+            raise SourceError(f"{self.where}/metrics: HTTP {answer.status_code}")
+        found: dict[str, float] = {}
+        for family in text_string_to_metric_families(answer.text):
+            for sample in family.samples:
+                if sample.name in names:
+                    found[sample.name] = found.get(sample.name, 0.0) + float(sample.value)
+        return found
+
+    def instant(self, query: str, at: float | None = None) -> list[dict[str, Any]]:
+        """An instant query's vector (``/api/v1/query``)."""
+        params = {"query": query} | ({"time": f"{at:.3f}"} if at is not None else {})
+        data = self.api_get("/api/v1/query", **params) or {}
+        return list(data.get("result") or [])
+
     def build_info(self) -> dict[str, Any]:
         """Also the preflight: fails with one line when Prometheus cannot be reached."""
         return dict(self.api_get("/api/v1/status/buildinfo") or {})

@@ -1,0 +1,1 @@
+"""Migration assessment: what exists on both sides, coverage, the starter config, the cost."""

@@ -1,0 +1,134 @@
+"""What exists on both sides in a window: CloudWatch's dimension sets, Prometheus's series.
+
+One reader for ``cwparity discover`` and for the coverage checks every run makes:
+
+- CloudWatch: ListMetrics (paged) for the metric's dimension sets; ListMetrics knows two weeks,
+  not the window, so GetMetricData asks each set's SampleCount over the window.
+- Prometheus: the histogram's raw ``_count`` samples for every path of the job (counted as the
+  engine counts them), and its label sets (``/api/v1/series``) for the cardinality.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from cwparity.align import Sampling, align
+from cwparity.config import RunConfig
+from cwparity.judge.coverage import PromRoute
+from cwparity.sources import cloudwatch
+from cwparity.sources.prometheus import PrometheusSource
+from cwparity.window import Window
+
+Dimensions = cloudwatch.Dimensions
+
+
+@dataclass
+class Inventory:
+    """Both sides' routes in ``window``, keyed (method, path)."""
+
+    window: Window
+    cloudwatch: dict[tuple[str, str], float]
+    prometheus: dict[tuple[str, str], PromRoute]
+    #: every (metric name, dimension set) ListMetrics reported for the namespace
+    metrics: list[tuple[str, Dimensions]] = field(default_factory=list)
+    #: dimension sets of the metric that are not Endpoint + Method (+ extra_dimensions)
+    other_dimension_sets: list[Dimensions] = field(default_factory=list)
+    #: label sets of the histogram's series in the window
+    series_labels: list[dict[str, str]] = field(default_factory=list)
+    job_series: int = 0
+
+
+def route_dimensions(config: RunConfig, dims: Dimensions) -> tuple[str, str] | None:
+    """(method, path) when ``dims`` is the mapping's shape: Endpoint, Method and the extras."""
+    cw = config.cloudwatch
+    names = dict(dims)
+    wanted = {cw.endpoint_dimension, cw.method_dimension, *cw.extra_dimensions}
+    if set(names) != wanted:
+        return None
+    if any(names[k] != v for k, v in cw.extra_dimensions.items()):
+        return None
+    return names[cw.method_dimension].upper(), names[cw.endpoint_dimension]
+
+
+def cloudwatch_side(
+    client: Any, config: RunConfig, window: Window
+) -> tuple[dict[tuple[str, str], float], list[tuple[str, Dimensions]], list[Dimensions]]:
+    cw = config.cloudwatch
+    metrics = cloudwatch.list_metrics(client, cw.namespace)
+    mine = [dims for name, dims in metrics if name == cw.metric_name]
+    routes = {dims: route_dimensions(config, dims) for dims in mine}
+    shaped = [dims for dims, route in routes.items() if route is not None]
+    counts = cloudwatch.dimension_counts(client, cw.namespace, cw.metric_name, shaped, window)
+    by_route: dict[tuple[str, str], float] = {}
+    for dims, count in counts.items():
+        route = routes[dims]
+        assert route is not None
+        by_route[route] = by_route.get(route, 0.0) + count
+    others = [dims for dims, route in routes.items() if route is None]
+    return by_route, metrics, others
+
+
+def prometheus_routes(samples: pd.DataFrame, window: Window, sampling: Sampling) -> dict:
+    """Requests per (method, path) in the window from raw ``_count`` samples, as align counts."""
+    if samples.empty:
+        return {}
+    keys = sorted(set(samples["method"] + " " + samples["path"]))
+    empty_cw = pd.DataFrame(columns=cloudwatch.COLUMNS)
+    totals = align(empty_cw, samples, samples.iloc[0:0], keys, window, sampling).totals
+    series = samples.groupby(samples["method"] + " " + samples["path"])["series"].nunique()
+    found = {}
+    for key in keys:
+        method, _, path = key.partition(" ")
+        count, spread = totals.loc[key, "prom_count"], totals.loc[key, "prom_count_u"]
+        # a series that stopped being scraped before the window ended counts as unknown (NaN)
+        found[(method, path)] = PromRoute(
+            float(0.0 if pd.isna(count) else count),
+            float(0.0 if pd.isna(spread) else spread),
+            int(series.get(key, 1)),
+        )
+    return found
+
+
+def prometheus_series(
+    prometheus: PrometheusSource, config: RunConfig, window: Window
+) -> tuple[list[dict[str, str]], int]:
+    """The histogram's label sets, and how many series the whole job has, in the window."""
+    start, end = window.start.timestamp(), window.end.timestamp()
+    selector = prometheus.selector()
+    name = config.prometheus.histogram
+    histogram = prometheus.series(
+        f'{{__name__=~"{name}_(bucket|count|sum)",{selector[1:]}', start, end
+    )
+    job = prometheus.series(selector, start, end)
+    return histogram, len(job)
+
+
+def take_inventory(
+    client: Any,
+    prometheus: PrometheusSource,
+    config: RunConfig,
+    window: Window,
+    sampling: Sampling,
+) -> Inventory:
+    cw_routes, metrics, others = cloudwatch_side(client, config, window)
+    lookback = window.start.timestamp() - sampling.range_start
+    pad = 2 * sampling.scrape_interval + sampling.skew
+    samples = prometheus.raw_samples("count", window, lookback, pad)
+    labels, job_series = prometheus_series(prometheus, config, window)
+    return Inventory(
+        window,
+        cw_routes,
+        prometheus_routes(samples, window, sampling),
+        metrics,
+        others,
+        labels,
+        job_series,
+    )
+
+
+def paths_of(labels: Sequence[dict[str, str]], path_label: str) -> list[str]:
+    return sorted({series[path_label] for series in labels if path_label in series})
