@@ -18,14 +18,18 @@ STATE_TEXT = {
 _BYTE_UNITS = ("B", "kB", "MB", "GB", "TB")
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def coverage_view(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per route seen in the window: each side's requests, series, and the verdict."""
     rows = []
     for check in checks:
         if not isinstance(check, dict) or check.get("kind") != "coverage":
             continue
-        observed = check.get("observed") if isinstance(check.get("observed"), dict) else {}
-        details = check.get("details") if isinstance(check.get("details"), dict) else {}
+        observed = _mapping(check.get("observed"))
+        details = _mapping(check.get("details"))
         state = str(details.get("state", ""))
         rows.append(
             {
@@ -59,8 +63,7 @@ def cost_view(cost: Any) -> dict[str, Any] | None:
     """``run.cost`` for the template; None when the run has none."""
     if not isinstance(cost, dict):
         return None
-    cloudwatch = cost.get("cloudwatch") if isinstance(cost.get("cloudwatch"), dict) else {}
-    prometheus = cost.get("prometheus") if isinstance(cost.get("prometheus"), dict) else {}
+    cloudwatch, prometheus = _mapping(cost.get("cloudwatch")), _mapping(cost.get("prometheus"))
     lines = [
         {**line, "quantity_text": human(line.get("quantity"), str(line.get("unit", "")))}
         for line in cloudwatch.get("lines") or []
@@ -74,7 +77,7 @@ def cost_view(cost: Any) -> dict[str, Any] | None:
     return {
         "label": cost.get("label") or "Estimate.",
         "error": cost.get("error") or cost.get("skipped"),
-        "table": cost.get("price_table") if isinstance(cost.get("price_table"), dict) else {},
+        "table": _mapping(cost.get("price_table")),
         "lines": lines,
         "total": cloudwatch.get("monthly_usd"),
         "unknown": cloudwatch.get("unknown") or [],
