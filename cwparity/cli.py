@@ -197,6 +197,36 @@ def build_parser() -> argparse.ArgumentParser:
         "cwparity validate --config fixtures/configs/guide-linode.yaml",
     )
     _config_option(validate)
+
+    discover = _command(
+        commands,
+        "discover",
+        "list what CloudWatch and Prometheus hold and propose the mapping",
+        "ListMetrics (paged) and each dimension set's SampleCount over the window, the\n"
+        "alarms and log groups; the job's targets and the histogram's series and labels.\n"
+        "Prints both sides and what is on one side only; --write writes a starter config.",
+        "cwparity discover --config where.yaml --start now-1h --write my.yaml",
+    )
+    _config_option(discover)
+    _window_options(discover, "(default: the last hour)")
+    discover.add_argument("--write", type=Path, metavar="FILE", help="write a starter config")
+    discover.add_argument(
+        "--grafana-dashboard",
+        type=Path,
+        metavar="FILE",
+        help="write a Grafana dashboard (CloudWatch and Prometheus side by side per route)",
+    )
+
+    dashboard = _command(
+        commands,
+        "dashboard",
+        "write the Grafana dashboard for a config's mapped routes",
+        "Grafana dashboard JSON, ready for file provisioning: per route, CloudWatch's metric\n"
+        "beside the Prometheus query the PromQL lint recommends. Connects to nothing.",
+        "cwparity dashboard --config my.yaml --out /var/lib/grafana/dashboards/cwparity.json",
+    )
+    _config_option(dashboard)
+    dashboard.add_argument("--out", type=Path, required=True, metavar="FILE")
     return parser
 
 
@@ -215,6 +245,10 @@ def _dispatch(args: argparse.Namespace):
         return flows.grafana(args.config, args.out, args.start, args.end)
     if args.command == "report":
         return flows.rerender(args.run_dir)
+    if args.command == "discover":
+        return flows.discover(args.config, args.start, args.end, args.write, args.grafana_dashboard)
+    if args.command == "dashboard":
+        return flows.dashboard(args.config, args.out)
     from cwparity.config import load_config
     from cwparity.lint import lint_checks
 

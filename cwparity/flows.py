@@ -272,3 +272,45 @@ def write_config(config: RunConfig, path: Path) -> Path:
         yaml.safe_dump(config.model_dump(mode="json", exclude_unset=True), sort_keys=False)
     )
     return path
+
+
+def discover(
+    config_path: Path,
+    start: str | None,
+    end: str | None,
+    write: Path | None,
+    dashboard: Path | None,
+) -> None:
+    """Print what both sides hold in the window; optionally write a starter config and a
+    Grafana dashboard for the routes on both sides."""
+    from cwparity.assess.discover import discover as read_both_sides
+    from cwparity.assess.starter import starter_yaml, table
+    from cwparity.run import sampling_for
+
+    config = load_config(config_path)
+    window = user_window(start or "now-1h", end or "now", 60)
+    sources = connect(config)
+    sampling = sampling_for(config, window, sources.prometheus.scrape_interval())
+    found = read_both_sides(sources.cloudwatch, sources.prometheus, config, window, sampling)
+    print(table(found))
+    if write is not None:
+        write.write_text(starter_yaml(found, str(config_path)), encoding="utf-8")
+        print(
+            f"cwparity: wrote {write} ({len(found.both_sides)} routes); check it with "
+            f"`cwparity validate --config {write}`"
+        )
+    if dashboard is not None:
+        from cwparity.dashboard import write_dashboard
+
+        routes = [(row.method, row.path) for row in found.both_sides]
+        write_dashboard(config, routes, dashboard)
+        print(f"cwparity: wrote {dashboard} (Grafana dashboard, {len(routes)} routes)")
+
+
+def dashboard(config_path: Path, out: Path) -> None:
+    """The Grafana dashboard for the config's mapped routes, without reading either side."""
+    from cwparity.dashboard import write_dashboard
+
+    config = load_config(config_path)
+    write_dashboard(config, [(r.method, r.path) for r in config.routes], out)
+    print(f"cwparity: wrote {out} (Grafana dashboard, {len(config.routes)} routes)")
