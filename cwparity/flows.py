@@ -286,11 +286,15 @@ def discover(
     from cwparity.assess.discover import discover as read_both_sides
     from cwparity.assess.starter import starter_yaml, table
     from cwparity.run import sampling_for
+    from cwparity.settle import wait_until
 
     config = load_config(config_path)
-    window = user_window(start or "now-1h", end or "now", 60)
+    window = user_window(start or "now-1h", end or "now", config.window.period)
     sources = connect(config)
     sampling = sampling_for(config, window, sources.prometheus.scrape_interval())
+    # counting to the window's end needs a scrape after it
+    pad = 2 * sampling.scrape_interval + sampling.skew
+    wait_until(window.end.timestamp() + pad, "Prometheus to scrape past the window")
     found = read_both_sides(sources.cloudwatch, sources.prometheus, config, window, sampling)
     print(table(found))
     if write is not None:

@@ -1,4 +1,4 @@
-"""Acceptance criteria: Grafana shows what Prometheus holds (the guide's "Connect Grafana to
+"""Acceptance criteria: Grafana shows what Prometheus holds and what CloudWatch showed (the guide's "Connect Grafana to
 Prometheus" and "Create a Grafana Dashboard"), through Grafana's HTTP API.
 
 Skipped unless the run's config says ``grafana.enabled: true``.
@@ -52,3 +52,7 @@ def test_dashboard_has_the_latency_panel(parity_session, checks):
 
 def test_latency_panel_shows_what_prometheus_returns(parity_session, checks):
     judge(parity_session, checks, "grafana.series")
+
+
+def test_latency_panel_shows_what_cloudwatch_showed(parity_session, checks):
+    judge(parity_session, checks, "grafana.latency")

@@ -64,7 +64,7 @@ def starter_config(found: Discovery) -> dict[str, Any]:
         "prometheus": _env_only({**given.get("prometheus", {})}),
         "app": {"base_url": found.app_url() or config.app.base_url},
         "routes": routes or [{"path": "/", "method": "GET", "weight": 1}],
-        "window": {"period": 60},
+        "window": given.get("window") or {"period": 60},
     }
     if "coverage" in given:
         starter["coverage"] = given["coverage"]

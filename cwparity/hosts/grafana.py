@@ -4,17 +4,21 @@ Endpoints (grafana.com/docs/grafana/latest/developers/http_api/): ``GET /api/hea
 ``GET /api/datasources`` and ``GET /api/datasources/uid/:uid/health`` (data_source.md),
 ``GET /api/dashboards/uid/:uid`` and ``GET /api/search?type=dash-db&query=`` (dashboard.md,
 folder_dashboard_search.md), ``POST /api/ds/query`` (data_source.md, "Query a data source").
-The panel's query is run through Grafana for the run's window and compared, series by series,
-with what Prometheus returns for the same query directly (``/api/v1/query_range``).
+The latency panels are found by what their queries compute. Each one's queries are run
+through Grafana for the run's window and compared twice: series by series with what Prometheus
+returns for the same query directly (``/api/v1/query_range``: ``grafana.series``), and point
+by point with what CloudWatch showed for the route (``grafana.latency``, hosts/panel_check.py).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from cwparity.config import RunConfig
+from cwparity.config import RunConfig, parse_duration
 from cwparity.hosts.common import guarded, result, skip, soften
 from cwparity.hosts.http import get_json, grafana_session, post_json
+from cwparity.hosts.panel_check import PanelReferences, judge_series, merge, reference_range
 from cwparity.hosts.prometheus_host import check_listening, check_service
 from cwparity.hosts.series import (
     compare_series,
@@ -23,7 +27,9 @@ from cwparity.hosts.series import (
     matrix_to_series,
     query_range,
 )
-from cwparity.results import CheckResult
+from cwparity.judge.panel import LATENCY_KINDS, Shape, interpolate, query_shape
+from cwparity.lint import LintContext
+from cwparity.results import CheckResult, Status
 from cwparity.window import Window
 
 KIND = "grafana"
@@ -133,35 +139,119 @@ def all_panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def latency_panel(dashboard: dict[str, Any], config: RunConfig) -> dict[str, Any] | None:
-    """The panel named in the config, else the first whose query reads the latency histogram."""
+#: Grafana's Prometheus data source "Scrape interval" default (jsonData.timeInterval)
+GRAFANA_DEFAULT_SCRAPE_S = 15.0
+
+
+def datasource_scrape_interval(config: RunConfig) -> float:
+    """The scrape interval Grafana fills ``$__rate_interval`` from: the data source's setting."""
+    source, _ = find_datasource(config)
+    text = ((source or {}).get("jsonData") or {}).get("timeInterval")
+    try:
+        return parse_duration(text) if text else GRAFANA_DEFAULT_SCRAPE_S
+    except ValueError:
+        return GRAFANA_DEFAULT_SCRAPE_S
+
+
+def prometheus_targets(panel: dict[str, Any]) -> list[dict[str, Any]]:
+    """The panel's PromQL targets (a CloudWatch target beside them has no ``expr``)."""
+    panel_type = (
+        (panel.get("datasource") or {}).get("type")
+        if isinstance(panel.get("datasource"), dict)
+        else None
+    )
+    found = []
+    for target in panel.get("targets") or []:
+        source = target.get("datasource")
+        kind = source.get("type") if isinstance(source, dict) else panel_type
+        if target.get("expr") and kind in (None, "prometheus"):
+            found.append(target)
+    return found
+
+
+@dataclass(frozen=True)
+class LatencyPanel:
+    panel: dict[str, Any]
+    targets: list[tuple[dict[str, Any], Shape]]
+
+    @property
+    def title(self) -> str:
+        return str(self.panel.get("title"))
+
+
+def panel_shapes(
+    panel: dict[str, Any], config: RunConfig, scrape: float
+) -> list[tuple[dict[str, Any], Shape]]:
+    context = LintContext.from_config(config, scrape)
+    step = config.grafana.step
+    return [
+        (t, query_shape(interpolate(str(t["expr"]), step, scrape, 3600.0), context))
+        for t in prometheus_targets(panel)
+    ]
+
+
+def latency_panels(
+    dashboard: dict[str, Any], config: RunConfig, scrape: float
+) -> list[LatencyPanel]:
+    """The panels that plot latency, by what their queries compute (a ratio of ``_sum`` to
+    ``_count``, or a quantile of the buckets), not by the first that names the histogram; with
+    ``grafana.dashboard.panel``, only that one."""
     wanted = config.grafana.dashboard.panel if config.grafana.dashboard else None
+    found = []
     for panel in all_panels(dashboard):
-        exprs = [t.get("expr", "") for t in panel.get("targets") or []]
-        if wanted is not None and panel.get("title") == wanted:
-            return panel
-        if wanted is None and any(config.prometheus.histogram in e for e in exprs):
-            return panel
-    return None
+        if wanted is not None and panel.get("title") != wanted:
+            continue
+        shapes = [
+            (t, shape)
+            for t, shape in panel_shapes(panel, config, scrape)
+            if shape.kind in LATENCY_KINDS
+        ]
+        if shapes or (wanted is not None and prometheus_targets(panel)):
+            found.append(LatencyPanel(panel, shapes))
+    return found
 
 
-def check_dashboard(config: RunConfig) -> tuple[CheckResult, dict[str, Any] | None]:
+def _what_panels_compute(dashboard: dict[str, Any], config: RunConfig, scrape: float) -> str:
+    kinds = [
+        f"{p.get('title')!r}: {', '.join(s.kind for _, s in panel_shapes(p, config, scrape)) or 'no PromQL'}"
+        for p in all_panels(dashboard)
+        if p.get("type") != "row"
+    ]
+    return "; ".join(kinds) or "no panels"
+
+
+def check_dashboard(config: RunConfig) -> tuple[CheckResult, list[LatencyPanel]]:
     expect = config.grafana.dashboard
     assert expect is not None
     label = expect.uid or expect.title or ""
     cid = f"grafana.dashboard[{label}]"
     dashboard, why = find_dashboard(config)
     if dashboard is None:
-        return result(cid, KIND, label, False, why), None
-    panel = latency_panel(dashboard, config)
-    if panel is None:
-        wanted = expect.panel or f"a panel querying {config.prometheus.histogram}"
-        return result(
-            cid, KIND, label, False, f"dashboard {dashboard.get('title')!r} has no {wanted}"
-        ), None
-    exprs = [t.get("expr") for t in panel.get("targets") or []]
-    reason = f"dashboard {dashboard.get('title')!r}, panel {panel.get('title')!r}: {exprs}"
-    return result(cid, KIND, label, True, reason, details={"exprs": exprs}), panel
+        return result(cid, KIND, label, False, why), []
+    scrape = datasource_scrape_interval(config)
+    panels = latency_panels(dashboard, config, scrape)
+    title = dashboard.get("title")
+    if not panels:
+        wanted = (
+            f"panel {expect.panel!r}"
+            if expect.panel
+            else (
+                f"latency panel (a ratio of {config.prometheus.histogram}_sum to _count, or a "
+                "histogram_quantile of its buckets)"
+            )
+        )
+        reason = f"dashboard {title!r} has no {wanted}; its panels: {_what_panels_compute(dashboard, config, scrape)}"
+        return result(cid, KIND, label, False, reason), []
+    names = [
+        f"{p.title!r} ({', '.join(s.kind for _, s in p.targets) or 'not latency'})" for p in panels
+    ]
+    reason = f"dashboard {title!r}: latency panels {', '.join(names)}"
+    details = {
+        "panels": [
+            {"title": p.title, "exprs": [t.get("expr") for t, _ in p.targets]} for p in panels
+        ]
+    }
+    return result(cid, KIND, label, True, reason, details=details), panels
 
 
 def ds_query(config: RunConfig, uid: str, target: dict[str, Any], window: Window) -> Any:
@@ -184,7 +274,7 @@ def ds_query(config: RunConfig, uid: str, target: dict[str, Any], window: Window
 
 
 def compare_target(
-    config: RunConfig, uid: str, target: dict[str, Any], window: Window
+    config: RunConfig, uid: str, target: dict[str, Any], window: Window, scrape: float
 ) -> tuple[list[str], int]:
     """What differs between Grafana's and Prometheus's answers to one panel query."""
     ref = target.get("refId", "A")
@@ -195,7 +285,9 @@ def compare_target(
     via_grafana = frames_to_series(result_for_ref.get("frames") or [])
     # ask Prometheus on the grid Grafana used (its step may be raised by the datasource's settings)
     start, end, step = grid_of(via_grafana, (start, end, step))
-    direct = matrix_to_series(query_range(config, target["expr"], start, end, step))
+    # Grafana fills in $__interval, $__rate_interval and $__range before asking Prometheus
+    expr = interpolate(str(target["expr"]), step, scrape, end - start)
+    direct = matrix_to_series(query_range(config, expr, start, end, step))
     tolerance = (config.grafana.relative_tolerance, config.grafana.absolute_tolerance)
     return compare_series(via_grafana, direct, *tolerance)
 
@@ -208,8 +300,9 @@ def check_panel_series(config: RunConfig, panel: dict[str, Any], window: Window)
     if source is None:
         return result(cid, KIND, title, False, why)
     mismatches, compared = [], 0
-    for target in panel.get("targets") or []:
-        problems, points = compare_target(config, source["uid"], target, window)
+    scrape = datasource_scrape_interval(config)
+    for target in prometheus_targets(panel):
+        problems, points = compare_target(config, source["uid"], target, window, scrape)
         mismatches += [f"{target.get('refId', 'A')}: {p}" for p in problems]
         compared += points
     observed = {"points_compared": compared, "mismatches": len(mismatches)}
@@ -220,6 +313,43 @@ def check_panel_series(config: RunConfig, panel: dict[str, Any], window: Window)
         reason = "the panel's queries returned no data for the window"
         return result(cid, KIND, title, False, reason, observed)
     return result(cid, KIND, title, True, f"{compared} points equal within the tolerance", observed)
+
+
+def check_panel_latency(config: RunConfig, latency: LatencyPanel, window: Window) -> CheckResult:
+    """What the panel shows, point by point, against what CloudWatch showed for its routes."""
+    title = latency.title
+    cid = f"grafana.latency[{title}]"
+    if not latency.targets:
+        reason = (
+            "the panel's queries compute neither a mean (ratio of _sum to _count) nor a quantile"
+        )
+        return result(cid, KIND, title, False, reason)
+    source, why = find_datasource(config)
+    if source is None:
+        return result(cid, KIND, title, False, why)
+    refs = PanelReferences(
+        config, window, reference_range([s for _, s in latency.targets], config.window.period)
+    )
+    results: list[CheckResult] = []
+    for target, shape in latency.targets:
+        ref = target.get("refId", "A")
+        (status, answer), _ = ds_query(config, source["uid"], target, window)
+        answered = (answer or {}).get("results", {}).get(ref, {})
+        if status != 200 or answered.get("error"):
+            reason = f"/api/ds/query answered HTTP {status}: {answered.get('error', '')}"
+            return result(cid, KIND, title, False, reason)
+        series = frames_to_series(answered.get("frames") or [])
+        results += judge_series(title, series, shape, refs, latency.panel)
+    if not results:
+        return CheckResult(
+            cid,
+            KIND,
+            title,
+            Status.SKIP,
+            "the panel's queries returned no data for the window",
+            "host",
+        )
+    return merge(cid, title, results)
 
 
 def host_checks(config: RunConfig, host: Any | None) -> list[CheckResult]:
@@ -257,20 +387,36 @@ def dashboard_checks(config: RunConfig, window: Window | None) -> list[CheckResu
         reason = "no grafana.dashboard (uid or title) configured"
         return [skip("grafana.dashboard", KIND, "dashboard", reason)]
     label = expect.uid or expect.title or ""
-    holder: dict[str, Any] = {}
+    holder: dict[str, Any] = {"panels": []}
 
     def dashboard() -> CheckResult:
-        check, holder["panel"] = check_dashboard(config)
+        check, holder["panels"] = check_dashboard(config)
         return check
 
-    first = guarded(f"grafana.dashboard[{label}]", KIND, label, dashboard)
-    panel = holder.get("panel")
-    if panel is None:
-        return [first, skip(f"grafana.series[{label}]", KIND, label, "no latency panel to query")]
-    title = str(panel.get("title"))
+    checks = [guarded(f"grafana.dashboard[{label}]", KIND, label, dashboard)]
+    panels: list[LatencyPanel] = holder["panels"]
+    if not panels:
+        return [*checks, skip(f"grafana.series[{label}]", KIND, label, "no latency panel to query")]
+    for latency in panels:
+        checks += panel_checks(config, latency, window)
+    return checks
+
+
+def panel_checks(
+    config: RunConfig, latency: LatencyPanel, window: Window | None
+) -> list[CheckResult]:
+    """``grafana.series`` (Grafana = Prometheus) and ``grafana.latency`` (= CloudWatch)."""
+    title = latency.title
     if window is None:
-        return [first, skip(f"grafana.series[{title}]", KIND, title, "no run window to query")]
-    series = guarded(
-        f"grafana.series[{title}]", KIND, title, lambda: check_panel_series(config, panel, window)
-    )
-    return [first, series]
+        return [skip(f"grafana.series[{title}]", KIND, title, "no run window to query")]
+
+    def series() -> CheckResult:
+        return check_panel_series(config, latency.panel, window)
+
+    def latency_check() -> CheckResult:
+        return check_panel_latency(config, latency, window)
+
+    return [
+        guarded(f"grafana.series[{title}]", KIND, title, series),
+        guarded(f"grafana.latency[{title}]", KIND, title, latency_check),
+    ]

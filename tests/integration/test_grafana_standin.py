@@ -1,7 +1,10 @@
 """The Grafana checks against the Grafana stand-in (fixtures/grafana_standin.py: NOT Grafana, it
-answers as Grafana's HTTP API docs say) in front of a real Prometheus scraping the example app.
+answers as Grafana's HTTP API docs say) in front of a real Prometheus scraping the example app,
+which also publishes to CloudWatch (moto).
 
-Each check passes on a well-set-up stand-in and fails when the stand-in is switched to misbehave.
+One window of traffic serves every test: 8 s of fast requests to GET /, then 8 s with 40 ms added
+inside the handler (CWPARITY_FAULT_DELAY_FILE), so latency changes during the window. Each check
+passes on a well-set-up stand-in and fails when the stand-in is switched to misbehave.
 """
 
 from __future__ import annotations
@@ -20,28 +23,62 @@ import requests
 import yaml
 
 from cwparity.config import RunConfig, parse_config
+from cwparity.dashboard import build_dashboard, uid_for
 from cwparity.hosts.grafana import grafana_checks
 from cwparity.hosts.security import grafana_security_checks
 from cwparity.paths import FIXTURES_DIR
 from cwparity.results import Status
-from cwparity.stack.embedded import EmbeddedStack
-from cwparity.window import Window
+from cwparity.stack.embedded import AppSpec, EmbeddedStack, StackSpec
+from cwparity.window import Window, align_down, align_up
 
 sys.path.insert(0, str(FIXTURES_DIR))
-from grafana_standin import GUIDE_EXPR, GrafanaStandin, StandinState
+from grafana_standin import GUIDE_EXPR, LINT_EXPR, GrafanaStandin, StandinState
 
 pytestmark = pytest.mark.integration
 
 USER_ENV, PASSWORD_ENV = "CWPARITY_TEST_GRAFANA_USER", "CWPARITY_TEST_GRAFANA_PASSWORD"
+PERIOD = 5
+RATE_PANEL = {
+    "id": 1,
+    "type": "timeseries",
+    "title": "Request rate",
+    "targets": [
+        {
+            "refId": "A",
+            "expr": "sum by (path) (rate(flask_http_request_duration_seconds_count[1m]))",
+        }
+    ],
+}
+
+
+def latency_panel(expr: str, title: str = "Latency", unit: str = "s", panel_id: int = 2) -> dict:
+    return {
+        "id": panel_id,
+        "type": "timeseries",
+        "title": title,
+        "targets": [{"refId": "A", "expr": expr, "datasource": {"type": "prometheus"}}],
+        "fieldConfig": {"defaults": {"unit": unit}},
+    }
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[EmbeddedStack]:
-    with EmbeddedStack() as running:
+def stack(moto_credentials, tmp_path_factory) -> Iterator[EmbeddedStack]:
+    delay_file = tmp_path_factory.mktemp("delay") / "delay-ms"
+    delay_file.write_text("0")
+    env = {"CWPARITY_FAULT_DELAY_FILE": str(delay_file), "CWPARITY_FAULT_PATHS": "/"}
+    with EmbeddedStack(StackSpec(apps=(AppSpec("dual_app", env),))) as running:
+        running.delay_file = delay_file  # type: ignore[attr-defined]
         for _ in range(12):
             requests.get(f"{running.app_url}/", timeout=5)
         wait_for_series(running.prometheus_url)
         yield running
+
+
+def send(url: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        requests.get(f"{url}/", timeout=5)
+        time.sleep(0.05)
 
 
 def wait_for_series(prometheus_url: str, timeout: float = 30) -> None:
@@ -59,23 +96,22 @@ def wait_for_series(prometheus_url: str, timeout: float = 30) -> None:
 
 @pytest.fixture(scope="module")
 def window(stack) -> Window:
-    """90 s ending at a 5-s step that is in the past and already has the app's series."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        end = int(time.time() - 1) // 5 * 5
-        params = {"query": GUIDE_EXPR, "time": str(end)}
-        answer = requests.get(f"{stack.prometheus_url}/api/v1/query", params=params, timeout=5)
-        if answer.json()["data"]["result"]:
-            return Window(
-                datetime.fromtimestamp(end - 90, UTC), datetime.fromtimestamp(end, UTC), 1
-            )
-        time.sleep(0.5)
-    raise RuntimeError("no settled sample of the app's latency series")
+    """Fast requests, then 40 ms slower ones: a window whose latency changes half-way."""
+    began = datetime.now(UTC)
+    send(stack.app_url, 8)
+    stack.delay_file.write_text("40")
+    send(stack.app_url, 8)
+    stack.delay_file.write_text("0")
+    window = Window(align_down(began, PERIOD), align_up(datetime.now(UTC), PERIOD), PERIOD)
+    # Prometheus scrapes past the window's end, and moto has every datum
+    time.sleep(max(0.0, window.end.timestamp() + 3 - time.time()))
+    return window
 
 
 @pytest.fixture(scope="module")
 def standin(stack) -> Iterator[tuple[StandinState, str]]:
     state = StandinState(stack.prometheus_url, admin_password="standin-Pa55-not-default")
+    state.cloudwatch_url = stack.cloudwatch_url  # type: ignore[attr-defined]
     saved = {key: os.environ.get(key) for key in (USER_ENV, PASSWORD_ENV)}
     os.environ.update({USER_ENV: "admin", PASSWORD_ENV: state.admin_password})
     with GrafanaStandin(state) as url:
@@ -94,7 +130,9 @@ def grafana(standin) -> Iterator[tuple[StandinState, RunConfig]]:
     pristine = replace(state)
     config = parse_config(
         {
-            "prometheus": {"url": state.prometheus_url},
+            "cloudwatch": {"region": "us-east-1", "endpoint_url": state.cloudwatch_url},
+            "prometheus": {"url": state.prometheus_url, "scrape_interval": "1s"},
+            "window": {"period": PERIOD},
             "grafana": {
                 "enabled": True,
                 "url": url,
@@ -113,6 +151,8 @@ def grafana(standin) -> Iterator[tuple[StandinState, RunConfig]]:
         "accept_default_admin",
         "anonymous",
         "datasource_url",
+        "panels",
+        "provisioning_dir",
     ):
         setattr(state, name, getattr(pristine, name))
 
@@ -130,8 +170,12 @@ def test_grafana_checks_pass_against_a_well_set_up_standin(grafana, window):
         "grafana.datasource[Prometheus]",
         "grafana.dashboard[flask-latency]",
         "grafana.series[Endpoint latency]",
+        "grafana.latency[Endpoint latency]",
     ):
         assert checks[cid].status is Status.PASS, checks[cid].reason
+    # the lint's query over [5m] is a 5-minute mean, compared as one: every point was judged
+    latency = checks["grafana.latency[Endpoint latency]"]
+    assert latency.observed["points_compared"] >= 3 and latency.observed["points_outside"] == 0
     assert checks["grafana.series[Endpoint latency]"].observed["points_compared"] > 0
     assert "POST /api/ds/query" in state.requests_seen
     assert state.admin_password not in json.dumps([c.to_dict() for c in checks.values()])
@@ -224,11 +268,11 @@ def test_a_non_strict_profile_reports_the_default_password_as_a_warning(grafana)
 def test_cwparity_grafana_runs_the_grafana_suites_alone_and_lands_in_the_report(
     grafana, window, tmp_path
 ):
-    """`cwparity grafana --config … --start … --end …`: no CloudWatch, no host, no load."""
+    """`cwparity grafana --config … --start … --end …`: no host, no load; CloudWatch only for
+    what the latency panel must show (grafana.latency)."""
     state, config = grafana
     raw = config.model_dump(mode="json", exclude_unset=True)
     raw["window"] = {"period": 5}
-    raw["cloudwatch"] = {"endpoint_url": "http://127.0.0.1:9"}  # nothing there: never asked
     config_path = tmp_path / "cwparity.yaml"
     config_path.write_text(yaml.safe_dump(raw))
     argv = [sys.executable, "-m", "cwparity.cli", "grafana", "--config", str(config_path)]
@@ -240,6 +284,7 @@ def test_cwparity_grafana_runs_the_grafana_suites_alone_and_lands_in_the_report(
     document = json.loads(results.read_text())
     statuses = {c["id"]: c["status"] for c in document["checks"]}
     assert statuses["grafana.series[Endpoint latency]"] == "pass"
+    assert statuses["grafana.latency[Endpoint latency]"] == "pass"
     assert statuses["security.grafana.default_password"] == "pass"
     assert {c["kind"] for c in document["checks"]} == {"grafana", "security"}
     assert not [cid for cid in statuses if cid.startswith("security.prometheus")]
@@ -247,3 +292,97 @@ def test_cwparity_grafana_runs_the_grafana_suites_alone_and_lands_in_the_report(
     assert document["run"]["window"]["start"] == window.start.isoformat()
     assert state.admin_password not in results.read_text()
     assert state.admin_password not in (results.parent / "report.html").read_text()
+
+
+def test_a_panel_that_multiplies_by_1000_fails_against_cloudwatch(grafana, window):
+    state, config = grafana
+    state.panels = [latency_panel(f"({LINT_EXPR}) * 1000")]
+    checks = by_id(grafana_checks(config, window, host=None))
+    # Grafana returns what Prometheus returns: only the comparison with CloudWatch can see it
+    assert checks["grafana.series[Latency]"].status is Status.PASS
+    check = checks["grafana.latency[Latency]"]
+    assert check.status is Status.FAIL, check.reason
+    assert "about 1000× CloudWatch's: a unit error" in check.reason
+    assert check.tolerance.origin.value == "derived"
+
+
+def test_the_same_panel_labelled_in_milliseconds_passes(grafana, window):
+    state, config = grafana
+    state.panels = [latency_panel(f"({LINT_EXPR}) * 1000", unit="ms")]
+    check = by_id(grafana_checks(config, window, host=None))["grafana.latency[Latency]"]
+    assert check.status is Status.PASS, check.reason
+
+
+def test_the_guides_cumulative_ratio_fails_when_latency_changes(grafana, window):
+    state, config = grafana
+    state.panels = [latency_panel(GUIDE_EXPR)]
+    check = by_id(grafana_checks(config, window, host=None))["grafana.latency[Latency]"]
+    assert check.status is Status.FAIL, check.reason
+    assert check.observed["points_outside"] > 0
+    assert "mean since the process started" in check.reason
+
+
+def test_the_latency_panel_is_found_after_a_request_rate_panel(grafana, window):
+    state, config = grafana
+    state.panels = [RATE_PANEL, latency_panel(LINT_EXPR, title="GET / latency")]
+    checks = by_id(grafana_checks(config, window, host=None))
+    assert "'GET / latency' (ratio)" in checks["grafana.dashboard[flask-latency]"].reason
+    assert "grafana.latency[Request rate]" not in checks
+    assert checks["grafana.latency[GET / latency]"].status is Status.PASS
+
+
+def test_a_dashboard_with_only_a_request_rate_panel_has_no_latency_panel(grafana, window):
+    state, config = grafana
+    state.panels = [RATE_PANEL]
+    check = by_id(grafana_checks(config, window, host=None))["grafana.dashboard[flask-latency]"]
+    assert check.status is Status.FAIL
+    assert "'Request rate': other" in check.reason
+
+
+def test_a_quantile_panel_is_judged_between_the_fastest_and_slowest_request(grafana, window):
+    state, config = grafana
+    quantile = (
+        "histogram_quantile(0.9, sum by (le, path, method) "
+        '(rate(flask_http_request_duration_seconds_bucket{path="/",method="GET"}[$__rate_interval])))'
+    )
+    state.panels = [
+        latency_panel(quantile, "p90"),
+        latency_panel(f"{quantile} * 1000", "p90 x1000", panel_id=3),
+    ]
+    checks = by_id(grafana_checks(config, window, host=None))
+    assert checks["grafana.latency[p90]"].status is Status.PASS, checks[
+        "grafana.latency[p90]"
+    ].reason
+    assert checks["grafana.latency[p90 x1000]"].status is Status.FAIL
+
+
+def test_the_generated_dashboard_loads_through_provisioning_and_passes(grafana, window, tmp_path):
+    state, config = grafana
+    boards = tmp_path / "dashboards"
+    boards.mkdir()
+    (boards / "cwparity.json").write_text(json.dumps(build_dashboard(config, [("GET", "/")], 1.0)))
+    (boards / "broken.json").write_text("{not json")
+    providers = tmp_path / "provisioning" / "dashboards"
+    providers.mkdir(parents=True)
+    provider = {
+        "apiVersion": 1,
+        "providers": [{"name": "cwparity", "type": "file", "options": {"path": str(boards)}}],
+    }
+    (providers / "cwparity.yaml").write_text(json.dumps(provider))
+    state.provisioning_dir = str(tmp_path / "provisioning")
+    state.dashboard_present = False
+    dashboard = type(config.grafana.dashboard)(uid=uid_for(config))
+    config = config.model_copy(
+        update={"grafana": config.grafana.model_copy(update={"dashboard": dashboard})}
+    )
+    checks = by_id(grafana_checks(config, window, host=None))
+    assert any("broken.json" in error for error in state.provisioning_errors)
+    title = "GET / — Prometheus mean latency"
+    for cid in (
+        f"grafana.dashboard[{uid_for(config)}]",
+        f"grafana.series[{title}]",
+        f"grafana.latency[{title}]",
+    ):
+        assert checks[cid].status is Status.PASS, (cid, checks[cid].reason)
+    # the CloudWatch panel beside it is not a latency panel of PromQL
+    assert not any("CloudWatch EndpointLatency" in cid for cid in checks)
