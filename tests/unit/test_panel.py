@@ -11,8 +11,8 @@ from cwparity.judge.panel import (
     judge_panel_series,
     judge_points,
     mean_bounds,
-    query_shape,
     quantile_bounds,
+    query_shape,
     windowed_means,
 )
 from cwparity.lint import LintContext
