@@ -56,6 +56,8 @@ def human(value: Any, unit: str) -> str:
         return f"{scaled:.3g} {_BYTE_UNITS[index]}"
     if unit == "s" and value >= 86400:
         return f"{value / 86400:.3g} days"
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:,.3g} million {unit}"
     return f"{value:,.4g} {unit}"
 
 

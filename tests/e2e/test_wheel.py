@@ -142,5 +142,15 @@ def test_the_wheel_installs_outside_the_checkout_and_runs_the_demo(tmp_path):
     results = json.loads((report.parent / "results.json").read_text())
     assert results["verdict"] == "pass" and results["summary"]["pass"] > 0
     assert (report.parent / "junit.xml").exists()
+    # coverage of every route either side saw, /metrics ignored and said so; the cost estimate
+    # (the wheel's price table) with every figure's origin, in results.json and the report
+    checks = {c["id"]: c["status"] for c in results["checks"]}
+    assert checks["coverage[GET /]"] == "pass" and checks["coverage[GET /metrics]"] == "skip"
+    cost = results["run"]["cost"]
+    assert cost["estimate"] is True and cost["price_table"]["region"] == "us-east-1"
+    assert all(
+        item["source"] for item in cost["cloudwatch"]["lines"] + cost["prometheus"]["figures"]
+    )
+    assert "Cost and capacity — an estimate" in report.read_text()
     # the suites that judged it are the wheel's
     assert "site-packages/cwparity/suites/test_parity.py::" in done.stdout
