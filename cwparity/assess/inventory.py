@@ -54,12 +54,22 @@ def route_dimensions(config: RunConfig, dims: Dimensions) -> tuple[str, str] | N
     return names[cw.method_dimension].upper(), names[cw.endpoint_dimension]
 
 
+def route_key(config: RunConfig, method: str, path: str) -> Dimensions:
+    """The dimension set CloudWatch files a route's datums under."""
+    cw = config.cloudwatch
+    pairs = {cw.endpoint_dimension: path, cw.method_dimension: method, **cw.extra_dimensions}
+    return tuple(sorted(pairs.items()))
+
+
 def cloudwatch_side(
-    client: Any, config: RunConfig, window: Window
+    client: Any, config: RunConfig, window: Window, also: Sequence[tuple[str, str]] = ()
 ) -> tuple[dict[tuple[str, str], float], list[tuple[str, Dimensions]], list[Dimensions]]:
+    """Counts per route; ``also`` are routes asked for even when ListMetrics does not list them
+    (AWS: a new metric can take up to 15 minutes to appear there)."""
     cw = config.cloudwatch
     metrics = cloudwatch.list_metrics(client, cw.namespace)
     mine = [dims for name, dims in metrics if name == cw.metric_name]
+    mine += [d for d in (route_key(config, m, p) for m, p in also) if d not in mine]
     routes = {dims: route_dimensions(config, dims) for dims in mine}
     shaped = [dims for dims, route in routes.items() if route is not None]
     counts = cloudwatch.dimension_counts(client, cw.namespace, cw.metric_name, shaped, window)
@@ -114,15 +124,17 @@ def take_inventory(
     window: Window,
     sampling: Sampling,
 ) -> Inventory:
-    cw_routes, metrics, others = cloudwatch_side(client, config, window)
     lookback = window.start.timestamp() - sampling.range_start
     pad = 2 * sampling.scrape_interval + sampling.skew
     samples = prometheus.raw_samples("count", window, lookback, pad)
+    prom_routes = prometheus_routes(samples, window, sampling)
+    mapped = [(r.method, r.path) for r in config.routes]
+    cw_routes, metrics, others = cloudwatch_side(client, config, window, [*prom_routes, *mapped])
     labels, job_series = prometheus_series(prometheus, config, window)
     return Inventory(
         window,
         cw_routes,
-        prometheus_routes(samples, window, sampling),
+        prom_routes,
         metrics,
         others,
         labels,
