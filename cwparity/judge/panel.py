@@ -15,6 +15,10 @@ known from the raw samples; each edge is widened by the clock skew) contributes 
 its requests, whose mean lies between that period's Minimum and Maximum. The lowest and
 highest means those shares allow bound the point, and the mean-latency tolerance the parity
 checks use (the two backends time a request at slightly different moments) widens them. A
+``rate()`` is extrapolated towards its range's ends by at most 1.1 average sample intervals on
+each side, and towards a young counter's zero differently for ``_sum`` and ``_count``: their
+ratio moves by at most a factor ``1 ± 2.2/(n-1)`` for ``n`` samples in the range, which widens
+a ratio's bound too. A
 rate over [5m] compared with 5 s periods is therefore a 5-minute mean compared with a
 5-minute mean, never with one period. Pure: no I/O.
 """
@@ -241,6 +245,12 @@ def windowed_means(
     return {t: summed[t] / counted[t] for t in stamps_ms if counted.get(t)}
 
 
+def extrapolation_spread(scrapes: np.ndarray, first: float, last: float) -> float:
+    """How far ``rate(sum)/rate(count)`` may sit from Δsum/Δcount: 2.2/(n-1) for n samples."""
+    samples = int(np.count_nonzero((scrapes >= first) & (scrapes <= last)))
+    return 2.2 / (samples - 1) if samples > 1 else math.inf
+
+
 def tolerance_s(value: float, config: RunConfig) -> float:
     section = config.tolerances.mean_latency
     return max(section.absolute_ms / 1000, section.relative * abs(value))
@@ -276,9 +286,12 @@ def judge_points(
             continue
         window = effective_window(stamp / 1000, range_s, ref.scrapes)
         found = bounds(ref, *window) if window else None
-        if found is None:
+        if window is None or found is None:
             continue
         low, high = found
+        if shape.kind == "ratio":
+            spread = extrapolation_spread(ref.scrapes, *window)
+            low, high = low / (1 + spread), high * (1 + spread)
         verdicts.append(
             PointVerdict(
                 stamp,
@@ -305,7 +318,7 @@ def _ratio_words(outside: Sequence[PointVerdict]) -> str:
     return f"; typically {typical:.3g}× CloudWatch's"
 
 
-def _cause(shape: Shape, outside: Sequence[PointVerdict]) -> str:
+def _cause(shape: Shape, outside: Sequence[PointVerdict], unit: str) -> str:
     if shape.kind == "cumulative":
         return (
             "the query divides raw counters, so it shows the mean since the process started, "
@@ -314,12 +327,16 @@ def _cause(shape: Shape, outside: Sequence[PointVerdict]) -> str:
     agree = [
         p
         for p in outside
-        if p.prometheus_s is not None and math.isclose(p.shown_s, p.prometheus_s, rel_tol=0.01)
+        if p.prometheus_s is not None
+        and abs(p.shown_s - p.prometheus_s) <= max(p.high_s - p.low_s, 0.0) / 2
     ]
     if agree and len(agree) == len(outside) and shape.scale == 1.0:
         return "the panel shows Prometheus's own counters faithfully: CloudWatch and Prometheus differ (see the count and mean_latency checks)"
     if shape.scale != 1.0:
-        return f"the query scales by {shape.scale:g}"
+        return (
+            f"the query scales by {shape.scale:g} while the panel's unit is {unit}: a unit "
+            "error (set the panel's unit to match, or drop the scaling)"
+        )
     return "the panel's query does not compute CloudWatch's per-period mean for this route"
 
 
@@ -361,7 +378,7 @@ def judge_panel_series(
             f"{route}: {len(outside)} of {len(verdicts)} points outside what CloudWatch showed "
             f"(at {at}: panel {worst.shown_s * 1000:.4g} ms, CloudWatch allows "
             f"{worst.low_s * 1000:.4g}–{worst.high_s * 1000:.4g} ms){_ratio_words(outside)}: "
-            f"{_cause(shape, outside)}"
+            f"{_cause(shape, outside, unit)}"
         )
         return CheckResult(
             check_id, KIND, title, Status.FAIL, reason, "host", observed, tolerance, details
@@ -369,7 +386,7 @@ def judge_panel_series(
     if shape.kind == "cumulative":
         reason = (
             f"{route}: {len(verdicts)} points agree in this window only because latency held "
-            f"steady: {_cause(shape, outside)}"
+            f"steady: {_cause(shape, outside, unit)}"
         )
         return CheckResult(
             check_id, KIND, title, Status.FAIL, reason, "host", observed, tolerance, details

@@ -302,7 +302,7 @@ def test_a_panel_that_multiplies_by_1000_fails_against_cloudwatch(grafana, windo
     assert checks["grafana.series[Latency]"].status is Status.PASS
     check = checks["grafana.latency[Latency]"]
     assert check.status is Status.FAIL, check.reason
-    assert "about 1000× CloudWatch's: a unit error" in check.reason
+    assert "the query scales by 1000 while the panel's unit is s: a unit error" in check.reason
     assert check.tolerance.origin.value == "derived"
 
 

@@ -79,8 +79,8 @@ def judge(shape_expr, shown):
 def test_a_point_inside_its_bound_passes_and_its_twin_outside_fails():
     inside = judge(RATIO, 0.045)
     assert inside and inside[0].inside
-    # ± the mean-latency tolerance (5 ms here) beyond the derived bound
-    assert inside[0].low_s == pytest.approx((1.0 + 10 * 0.008) / 30 - 0.005)
+    # rate()'s extrapolation over 20 samples (2.2/19), then the mean-latency tolerance (5 ms)
+    assert inside[0].low_s == pytest.approx((1.0 + 10 * 0.008) / 30 / (1 + 2.2 / 19) - 0.005)
     outside = judge(RATIO, 45.0)  # the same value × 1000
     result = judge_panel_series(
         "grafana.latency[p]", "p", "GET /", query_shape(RATIO, CONTEXT), outside, "s"
