@@ -41,8 +41,8 @@ def assessment_checks(
 def judge_inventory(inventory: Inventory, config: RunConfig) -> list[CheckResult]:
     prom = config.prometheus
     rows = coverage_rows(inventory.cloudwatch, inventory.prometheus, config.coverage.ignore)
-    checks = judge_coverage(rows, config)
     routes = route_series(inventory.series_labels, prom.path_label, prom.method_label)
+    checks = judge_coverage(rows, config, {r.route: r.series for r in routes})
     paths = paths_of(inventory.series_labels, prom.path_label)
     checks.append(judge_cardinality(prom.job, inventory.job_series, routes, paths, prom.path_label))
     return checks

@@ -149,13 +149,14 @@ def _absorb(row: CoverageRow, other: CoverageRow) -> None:
     other.state = "absorbed"
 
 
-def _observed(row: CoverageRow) -> dict[str, float | None]:
+def _observed(row: CoverageRow, series: Mapping[str, int]) -> dict[str, float | None]:
     prom = row.prometheus
     return {
         "cloudwatch_requests": row.cloudwatch,
         "prometheus_requests": round(prom.requests, 3) if prom else None,
         "prometheus_uncertainty": round(prom.uncertainty, 3) if prom else None,
-        "prometheus_series": prom.series if prom else 0,
+        # the histogram's series for the route: statuses × instances × (buckets + 2)
+        "prometheus_series": series.get(row.key, prom.series if prom else 0),
     }
 
 
@@ -204,8 +205,11 @@ def _declared_one_side(row: CoverageRow, config: RunConfig) -> str | None:
     return None
 
 
-def judge_coverage(rows: Sequence[CoverageRow], config: RunConfig) -> list[CheckResult]:
-    """One ``coverage[METHOD /path]`` check per route seen in the window."""
+def judge_coverage(
+    rows: Sequence[CoverageRow], config: RunConfig, series: Mapping[str, int] | None = None
+) -> list[CheckResult]:
+    """One ``coverage[METHOD /path]`` check per route seen in the window; ``series`` is each
+    route's number of histogram series, when known."""
     default_ignore = "ignore" not in config.coverage.model_fields_set
     checks = []
     for row in rows:
@@ -227,7 +231,7 @@ def judge_coverage(rows: Sequence[CoverageRow], config: RunConfig) -> list[Check
                 status,
                 reason,
                 "window",
-                _observed(row),
+                _observed(row, series or {}),
                 details=details,
             )
         )
