@@ -14,6 +14,7 @@ import yaml
 
 from cwparity.assess.discover import Discovery
 from cwparity.config import parse_config
+from cwparity.judge.cardinality import route_series
 from cwparity.judge.coverage import WHY_METRICS, CoverageRow
 
 #: Locust weights are integers: the quietest mapped route gets 1, none more than this
@@ -132,6 +133,13 @@ def table(found: Discovery) -> str:
         "",
         f"{'route':<32} {'CloudWatch':>10} {'Prometheus':>10} {'series':>6}  seen by",
     ]
+    prom_cfg = config.prometheus
+    series = {
+        r.route: r.series
+        for r in route_series(
+            found.inventory.series_labels, prom_cfg.path_label, prom_cfg.method_label
+        )
+    }
     for row in found.rows:
         prom = row.prometheus
         seen = STATE_WORDS.get(row.state, row.state)
@@ -141,7 +149,7 @@ def table(found: Discovery) -> str:
             seen += f": {', '.join(sorted(row.matched)[:3])}"
         lines.append(
             f"{row.key:<32} {_number(row.cloudwatch):>10} {_number(prom.requests if prom else None):>10} "
-            f"{(prom.series if prom else 0):>6}  {seen}"
+            f"{series.get(row.key, 0):>6}  {seen}"
         )
     if any(r.state == "ignored" and r.ignored_by == "/metrics" for r in found.rows):
         lines.append(f"note: /metrics is ignored by default (coverage.ignore): {WHY_METRICS}")
