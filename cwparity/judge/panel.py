@@ -5,7 +5,8 @@ What a panel query computes decides what it is compared with:
 - ``ratio``: ``rate(x_sum[R]) / rate(x_count[R])`` (any aggregation, ``increase`` too) is the mean
   latency of the requests between the first and the last scrape inside ``(t-R, t]``;
 - ``cumulative``: ``x_sum / x_count`` on raw counters (the guide's query) claims a period's mean
-  but is the mean since the process started: compared as a per-period mean (R = the period);
+  but is the mean since the process started: compared with the Average CloudWatch's graph showed
+  for the period ending at the point, and FAILed as cumulative in any case;
 - ``quantile``: ``histogram_quantile(q, … x_bucket …)`` lies between the fastest and the slowest
   request of its window, widened to the bucket edges around them (its interpolation).
 
@@ -245,6 +246,16 @@ def windowed_means(
     return {t: summed[t] / counted[t] for t in stamps_ms if counted.get(t)}
 
 
+def period_average(ref: Reference, t: float) -> tuple[float, float] | None:
+    """CloudWatch's Average for the period that ends at (or holds) ``t``: what its graph showed."""
+    starts = ref.periods["period_start"].to_numpy(dtype=float)
+    chosen = ref.periods[(starts < t) & (starts + ref.period >= t)]
+    if chosen.empty or float(chosen["count"].iloc[0]) == 0:
+        return None
+    average = float(chosen["sum"].iloc[0]) / float(chosen["count"].iloc[0])
+    return average, average
+
+
 def extrapolation_spread(scrapes: np.ndarray, first: float, last: float) -> float:
     """How far ``rate(sum)/rate(count)`` may sit from Δsum/Δcount: 2.2/(n-1) for n samples."""
     samples = int(np.count_nonzero((scrapes >= first) & (scrapes <= last)))
@@ -285,7 +296,10 @@ def judge_points(
         if not math.isfinite(value):
             continue
         window = effective_window(stamp / 1000, range_s, ref.scrapes)
-        found = bounds(ref, *window) if window else None
+        if shape.kind == "cumulative":
+            found = period_average(ref, stamp / 1000)
+        else:
+            found = bounds(ref, *window) if window else None
         if window is None or found is None:
             continue
         low, high = found
