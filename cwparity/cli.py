@@ -169,8 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
         "grafana",
         "check Grafana alone",
         "Grafana's service and port (on hosts.host), health, Prometheus datasource, the\n"
-        "latency panel's queries compared with Prometheus over a window (default: the last\n"
-        "15 minutes), and Grafana's security. Needs grafana.enabled: true and grafana.url.",
+        "latency panels' queries compared with Prometheus and with CloudWatch over a window\n"
+        "(default: the last 15 minutes), and Grafana's security. Needs grafana.enabled: true\n"
+        "and grafana.url (and CloudWatch access for the latency comparison).",
         "cwparity grafana --config my.yaml --start now-1h --end now",
     )
     _config_option(grafana)
