@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
+import numpy as np
 
-from cwparity.align import Sampling, align
+from cwparity.align import Sampling, boundaries, route_counters
 from cwparity.config import RunConfig
 from cwparity.judge.coverage import PromRoute
+from cwparity.samples import SeriesSet
 from cwparity.sources import cloudwatch
 from cwparity.sources.prometheus import PrometheusSource
 from cwparity.window import Window
@@ -82,23 +83,23 @@ def cloudwatch_side(
     return by_route, metrics, others
 
 
-def prometheus_routes(samples: pd.DataFrame, window: Window, sampling: Sampling) -> dict:
+def prometheus_routes(samples: SeriesSet, window: Window, sampling: Sampling) -> dict:
     """Requests per (method, path) in the window from raw ``_count`` samples, as align counts."""
-    if samples.empty:
+    if not len(samples):
         return {}
-    keys = sorted(set(samples["method"] + " " + samples["path"]))
-    empty_cw = pd.DataFrame(columns=cloudwatch.COLUMNS)
-    totals = align(empty_cw, samples, samples.iloc[0:0], keys, window, sampling).totals
-    series = samples.groupby(samples["method"] + " " + samples["path"])["series"].nunique()
+    per_series = samples.routes()
+    keys = sorted(set(per_series))
+    counts, spread = route_counters(samples, keys, boundaries(window), sampling)
     found = {}
-    for key in keys:
+    for row, key in enumerate(keys):
         method, _, path = key.partition(" ")
-        count, spread = totals.loc[key, "prom_count"], totals.loc[key, "prom_count_u"]
+        total = counts[row, -1] - counts[row, 0]
+        uncertain = spread[row, 0] + spread[row, -1]
         # a series that stopped being scraped before the window ended counts as unknown (NaN)
         found[(method, path)] = PromRoute(
-            float(0.0 if pd.isna(count) else count),
-            float(0.0 if pd.isna(spread) else spread),
-            int(series.get(key, 1)),
+            float(0.0 if np.isnan(total) else total),
+            float(0.0 if np.isnan(uncertain) else uncertain),
+            int(np.count_nonzero(per_series == key)),
         )
     return found
 
@@ -126,7 +127,7 @@ def take_inventory(
 ) -> Inventory:
     lookback = window.start.timestamp() - sampling.range_start
     pad = 2 * sampling.scrape_interval + sampling.skew
-    samples = prometheus.raw_samples("count", window, lookback, pad)
+    samples = prometheus.raw_samples("count", window, lookback, pad, sampling.scrape_interval)
     prom_routes = prometheus_routes(samples, window, sampling)
     mapped = [(r.method, r.path) for r in config.routes]
     cw_routes, metrics, others = cloudwatch_side(client, config, window, [*prom_routes, *mapped])

@@ -70,9 +70,12 @@ class PanelReferences:
         self.client = cloudwatch.make_client(config.cloudwatch)
         self.prometheus = PrometheusSource(config.prometheus)
         lookback = window.start.timestamp() - start.timestamp()
-        fetch = self.prometheus.raw_samples
-        self.counts = fetch("count", window, lookback, 0.0)
-        self.sums = fetch("sum", window, lookback, 0.0)
+        interval = self.prometheus.scrape_interval()
+        # a panel's routes are few: the long form (one row per sample) is small here
+        self.counts = self.prometheus.raw_samples(
+            "count", window, lookback, 0.0, interval
+        ).to_frame()
+        self.sums = self.prometheus.raw_samples("sum", window, lookback, 0.0, interval).to_frame()
         name = f"{config.prometheus.histogram}_bucket{self.prometheus.selector()}"
         edges = self.prometheus.label_values("le", name, start.timestamp(), window.end.timestamp())
         self.buckets = sorted(_le(le) for le in edges)
@@ -82,7 +85,7 @@ class PanelReferences:
         route = Route(path=path, method=method)
         frame = cloudwatch.fetch_stats(
             self.client, self.config.cloudwatch, [route], self.extended, EXTREMES
-        )
+        ).to_frame()
         wide = frame.pivot_table(
             index="period_start", columns="stat", values="value", aggfunc="sum"
         )

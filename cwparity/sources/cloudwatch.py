@@ -336,8 +336,9 @@ def dimension_counts(
             }
         )
     counts = dict.fromkeys(dimension_sets, 0.0)
-    for chunk_start in range(0, len(queries), 500):
-        for result in _paged_results(client, queries[chunk_start : chunk_start + 500], window):
+    step = queries_per_call(len(window.period_starts()))
+    for chunk_start in range(0, len(queries), step):
+        for result in _paged_results(client, queries[chunk_start : chunk_start + step], window):
             inside = [
                 value
                 for stamp, value in zip(result["Timestamps"], result["Values"], strict=True)
