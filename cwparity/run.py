@@ -257,12 +257,13 @@ def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
     percentiles = percentile_inputs(fetched, buckets)
     tabled: list[pd.DataFrame] = []
     checks = judge_run(aligned, plan.truth, config, percentiles, tabled)
+    calls = cloudwatch_cost(sources, config, fetched)  # the parity read's calls, before coverage's
     # coverage (every route either side saw) and the job's cardinality, then the cost estimate
     assessed, inventory = assessment_checks(
         sources.cloudwatch, sources.prometheus, config, plan.window, sampling
     )
     checks += assessed
-    calls = cloudwatch_cost(sources, config, fetched)
+    requested = sources.calls.summary(0, 0)["metrics_requested"]  # every read of this run
     info = {
         "versions": sources.versions,
         "scrape_interval": scrape_interval,
@@ -272,9 +273,7 @@ def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
             "waited_s": round(result.waited, 1),
         },
         "cloudwatch_calls": calls,
-        "cost": cost_block(
-            sources.cloudwatch, sources.prometheus, config, inventory, calls["metrics_requested"]
-        ),
+        "cost": cost_block(sources.cloudwatch, sources.prometheus, config, inventory, requested),
     }
     if not result.settled:
         checks = not_settled(checks, result.polls, result.waited)
