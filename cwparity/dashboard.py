@@ -54,7 +54,11 @@ def _escape(value: str) -> str:
 
 def _cloudwatch_panel(config: RunConfig, method: str, path: str, y: int) -> Any:
     cw = config.cloudwatch
-    dimensions = {cw.endpoint_dimension: path, cw.method_dimension: method, **cw.extra_dimensions}
+    dimensions: dict[str, str | list[str]] = {
+        cw.endpoint_dimension: path,
+        cw.method_dimension: method,
+        **cw.extra_dimensions,
+    }
     query = (
         cw_builders.CloudWatchMetricsQuery()
         .ref_id("A")
