@@ -344,6 +344,51 @@ class CostConfig(_Strict):
     log_group_prefix: str | None = None
 
 
+class AlertmanagerSettings(_Strict):
+    """Where the alerts go: read through its API during the load, checked on the host."""
+
+    #: Alertmanager's HTTP API as the harness reaches it (the embedded stack fills it in)
+    url: str | None = None
+    #: its config file on the monitoring host, for ``amtool check-config`` (default: the
+    #: running process's ``--config.file``, else Debian's /etc/prometheus/alertmanager.yml)
+    config_file: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return url.rstrip("/") if url else url
+
+
+class AlarmsConfig(_Strict):
+    """CloudWatch alarms and the Prometheus rules that replace them (README: ``alarms.*``)."""
+
+    enabled: bool = False
+    #: alarm names to judge; empty: every alarm on the mapped metric
+    names: list[str] = Field(default_factory=list)
+    name_prefix: str = ""
+    #: the team's own Prometheus rule files (paths relative to the config file)
+    rules_files: list[str] = Field(default_factory=list)
+    #: how a team rule names its alarm: a label, an annotation (both ``pair_key``) or its name
+    pair_by: Literal["label", "annotation", "name"] = "label"
+    pair_key: str = "cloudwatch_alarm"
+    #: where the translated rules go on the monitoring host (the file is in the run folder)
+    host_rules_path: str = "/etc/prometheus/rules/cwparity-alarms.yml"
+    #: CloudWatch's evaluation range is N + this many periods (AWS's examples: 5 for N = 3)
+    extra_range_periods: int = Field(default=2, ge=0, le=20)
+    #: the embedded stack's rule evaluation interval (default: the scrape interval)
+    evaluation_interval: Duration | None = None
+    alertmanager: AlertmanagerSettings = AlertmanagerSettings()
+
+    @field_validator("pair_key")
+    @classmethod
+    def _label_name(cls, key: str) -> str:
+        if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", key):
+            raise ValueError("must be a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)")
+        return key
+
+
 class RunConfig(_Strict):
     """One parity run: the two sources, the app, its routes, the load and the tolerances."""
 
@@ -365,6 +410,7 @@ class RunConfig(_Strict):
     grafana: GrafanaConfig = GrafanaConfig()
     coverage: CoverageConfig = CoverageConfig()
     cost: CostConfig = CostConfig()
+    alarms: AlarmsConfig = AlarmsConfig()
 
     @field_validator("routes")
     @classmethod

@@ -17,6 +17,9 @@ from pathlib import Path
 
 import yaml
 
+from cwparity.alarms.demo import create_demo_alarms, fault_env
+from cwparity.alarms.replay import alarm_phase
+from cwparity.alarms.replay import prepare as prepare_alarms
 from cwparity.config import RunConfig, load_config
 from cwparity.errors import ConfigError
 from cwparity.parts import marker_expression, require
@@ -50,11 +53,11 @@ def new_run_dir(config: RunConfig, out: Path | None) -> Path:
     return run_dir.resolve()
 
 
-def demo_apps(side_by_side: bool, app_env: dict[str, str]) -> tuple:
+def demo_apps(side_by_side: bool, app_env: dict[str, str], fault: dict[str, str]) -> tuple:
     """The dual app; or, side by side, the guide's two apps (only the second is scraped)."""
     from cwparity.stack.embedded import AppSpec
 
-    env = {**DEMO_APP_ENV, **app_env}
+    env = {**DEMO_APP_ENV, **fault, **app_env}
     if side_by_side:
         return (AppSpec("cloudwatch_app", env, scraped=False), AppSpec("prometheus_app", env))
     return (AppSpec("dual_app", env),)
@@ -76,14 +79,19 @@ def demo(
         config = config.model_copy(update={"load": config.load.model_copy(update=update)})
     run_dir = new_run_dir(config, out)
     started = datetime.now(UTC).isoformat()
+    alarms = config.alarms.enabled
     spec = StackSpec(
-        apps=demo_apps(side_by_side, app_env),
+        apps=demo_apps(side_by_side, app_env, fault_env(config.load.duration) if alarms else {}),
         scrape_interval=config.prometheus.scrape_interval or 1.0,
+        alertmanager=alarms,
+        evaluation_interval=config.alarms.evaluation_interval,
     )
     # the demo talks to moto only: its placeholder credentials, never the user's real ones
     os.environ.update(MOTO_CREDENTIALS)
     with EmbeddedStack(spec, keep_logs_in=run_dir) as stack:
         config = stack.configure(config)
+        if alarms:
+            create_demo_alarms(config)
         embedded_config = write_config(config, run_dir / "config.yaml")
         meta = {
             "mode": "demo",
@@ -93,9 +101,13 @@ def demo(
                 "app": ", ".join(app.script for app in spec.apps),
                 "cloudwatch": "moto (embedded)",
                 "prometheus": stack.prometheus_url,
+                "alertmanager": stack.alertmanager_url or None,
             },
         }
-        load_and_plan(config, embedded_config, run_dir, meta).save()
+        # the rules must run before the load: Prometheus evaluates them in real time only
+        with alarm_phase(config, run_dir, meta, CONFIGS_DIR, stack):
+            plan = load_and_plan(config, embedded_config, run_dir, meta)
+        plan.save()
         return judge_folder(run_dir)
 
 
@@ -150,6 +162,8 @@ def plan_run(
     if window is not None:
         if parity:
             connect(config)
+            if config.alarms.enabled:
+                meta["alarms"] = prepare_alarms(config, run_dir, config_path.parent)
         return RunPlan(config_path, window, run_dir, None, meta)
     if parity:
         if not config.load.enabled:
@@ -157,7 +171,9 @@ def plan_run(
                 "load.enabled is false: give the window to judge "
                 "(run --no-load --start --end, or pytest --cwparity-window)"
             )
-        return load_and_plan(config, config_path, run_dir, meta)
+        # the alarms' rules must run before the load: Prometheus evaluates them in real time
+        with alarm_phase(config, run_dir, meta, config_path.parent):
+            return load_and_plan(config, config_path, run_dir, meta)
     return RunPlan(config_path, recent_window(config.window.period), run_dir, None, meta)
 
 

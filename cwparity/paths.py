@@ -29,6 +29,7 @@ SUITES_DIR = package_dir("cwparity.suites", "suites")
 FIXTURES_DIR = package_dir("cwparity.fixtures", "fixtures")
 APPS_DIR = FIXTURES_DIR / "apps"
 CONFIGS_DIR = FIXTURES_DIR / "configs"
+ALARMS_DIR = FIXTURES_DIR / "alarms"
 HOSTS_DIR = FIXTURES_DIR / "hosts"
 GRAFANA_STANDIN = FIXTURES_DIR / "grafana_standin.py"
 LOCUSTFILE = package_dir("cwparity.locustfiles", "load") / "locustfile.py"

@@ -39,6 +39,7 @@ MARKERS = {
     "host": "a check of the monitoring host (testinfra)",
     "grafana": "a check of Grafana through its HTTP API",
     "security": "a security check of the monitoring stack",
+    "alarm": "a CloudWatch alarm against the Prometheus rules that replace it",
     "load": "needs Locust traffic",
 }
 
@@ -174,6 +175,7 @@ class ParitySession:
             "period_verdicts": self.period_verdicts,
             "comparison": explain_comparison(self.config),
             "cost": self.info.get("cost"),
+            "alarms": self.info.get("alarms", []),
             "meta": self.plan.meta,
         }
 

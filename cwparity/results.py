@@ -51,7 +51,7 @@ class CheckResult:
     status: Status
     reason: str
     scope: str = "window"
-    observed: Mapping[str, float | None] = field(default_factory=dict)
+    observed: Mapping[str, float | str | None] = field(default_factory=dict)
     tolerance: Tolerance | None = None
     details: dict[str, Any] = field(default_factory=dict)
 

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from cwparity import __version__
+from cwparity.alarms.replay import alarm_checks
 from cwparity.align import Aligned, Sampling, align, bucket_increases
 from cwparity.assess.capacity import cost_block
 from cwparity.assess.checks import assessment_checks
@@ -264,6 +265,8 @@ def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
     )
     checks += assessed
     requested = sources.calls.summary(0, 0)["metrics_requested"]  # every read of this run
+    alarms = alarm_checks(plan, config, sources.cloudwatch, sources.prometheus, scrape_interval)
+    checks += alarms.checks
     info = {
         "versions": sources.versions,
         "scrape_interval": scrape_interval,
@@ -274,6 +277,7 @@ def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
         },
         "cloudwatch_calls": calls,
         "cost": cost_block(sources.cloudwatch, sources.prometheus, config, inventory, requested),
+        "alarms": alarms.records,
     }
     if not result.settled:
         checks = not_settled(checks, result.polls, result.waited)

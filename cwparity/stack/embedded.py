@@ -1,4 +1,5 @@
-"""The embedded default stack: moto as CloudWatch, example apps, and a real Prometheus.
+"""The embedded default stack: moto as CloudWatch, example apps, a real Prometheus and, when
+asked for, a real Alertmanager that Prometheus sends its alerts to.
 
 Everything is started on free loopback ports inside one temp dir and stopped again on exit, on
 failure and on Ctrl-C. Process logs are copied to ``keep_logs_in`` (the run's report folder) first,
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +19,17 @@ from pathlib import Path
 import requests
 
 from cwparity.config import RunConfig
+from cwparity.stack.alertmanager import start_alertmanager
 from cwparity.stack.apps import start_app
 from cwparity.stack.moto import MOTO_CREDENTIALS, start_moto
 from cwparity.stack.process import ManagedProcess
-from cwparity.stack.prometheus import start_prometheus, wait_targets_up
+from cwparity.stack.prometheus import (
+    RULES_DIR,
+    check_rules,
+    reload,
+    start_prometheus,
+    wait_targets_up,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +48,10 @@ class StackSpec:
     apps: tuple[AppSpec, ...] = (AppSpec(),)
     scrape_interval: float = 1.0
     job: str = "flask_app"
+    #: start an Alertmanager and point Prometheus's alerting at it
+    alertmanager: bool = False
+    #: rule evaluation interval (default: the scrape interval)
+    evaluation_interval: float | None = None
 
 
 @dataclass
@@ -55,6 +68,8 @@ class EmbeddedStack:
         self.keep_logs_in = keep_logs_in
         self.cloudwatch_url = ""
         self.prometheus_url = ""
+        self.alertmanager_url = ""
+        self._prometheus: ManagedProcess | None = None
         self.apps: list[_RunningApp] = []
         self._exit = ExitStack()
         self._workdir = Path()
@@ -81,10 +96,19 @@ class EmbeddedStack:
         self._processes.append(moto)
         for index, app_spec in enumerate(self.spec.apps):
             self._start_app(index, app_spec, port=None)
+        if self.spec.alertmanager:
+            alertmanager, self.alertmanager_url = start_alertmanager(self._workdir)
+            self._processes.append(alertmanager)
         targets = [app.url.removeprefix("http://") for app in self.apps if app.spec.scraped]
         prometheus, self.prometheus_url = start_prometheus(
-            self._workdir, targets, self.spec.job, self.spec.scrape_interval
+            self._workdir,
+            targets,
+            self.spec.job,
+            self.spec.scrape_interval,
+            alertmanager=self.alertmanager_url.removeprefix("http://") or None,
+            evaluation_interval=self.spec.evaluation_interval,
         )
+        self._prometheus = prometheus
         self._processes.append(prometheus)
         if targets:
             wait_targets_up(prometheus, self.prometheus_url, self.spec.job)
@@ -117,6 +141,20 @@ class EmbeddedStack:
         spec = AppSpec(old.spec.script, {**old.spec.env, **(env or {})}, old.spec.scraped)
         self._start_app(index, spec, port=old.port)
 
+    def load_rules(self, files: list[Path]) -> float:
+        """Make Prometheus evaluate exactly these rule files (copied into its rules dir) and
+        return when the reload took; raises StackError when Prometheus rejects them."""
+        assert self._prometheus is not None
+        check_rules(files)
+        rules_dir = self._workdir / RULES_DIR
+        for old in rules_dir.glob("*.yml"):
+            old.unlink()
+        for index, path in enumerate(files):
+            # numbered: two teams' files may share a name
+            shutil.copy(path, rules_dir / f"{index:02d}-{path.name.removesuffix('.yml')}.yml")
+        reload(self._prometheus, self.prometheus_url, bool(self.alertmanager_url))
+        return time.time()
+
     def reset_cloudwatch(self) -> None:
         requests.post(f"{self.cloudwatch_url}/moto-api/reset", timeout=5).raise_for_status()
 
@@ -130,6 +168,9 @@ class EmbeddedStack:
         )
         app = config.app.model_copy(update={"base_url": self.app_url})
         update = {"cloudwatch": cloudwatch, "prometheus": prometheus, "app": app}
+        if self.alertmanager_url:
+            manager = config.alarms.alertmanager.model_copy(update={"url": self.alertmanager_url})
+            update["alarms"] = config.alarms.model_copy(update={"alertmanager": manager})
         if config.targets is not None:
             update["targets"] = self._side_by_side_targets(config)
         return config.model_copy(update=update)

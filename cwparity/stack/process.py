@@ -70,8 +70,15 @@ class ManagedProcess:
             return ""
         return " | ".join(text[-lines:])
 
-    def wait_ready(self, is_ready: Callable[[], bool], timeout: float, what: str) -> None:
-        """Poll ``is_ready`` until it is true; fail fast if the process dies meanwhile."""
+    def wait_ready(
+        self,
+        is_ready: Callable[[], bool],
+        timeout: float,
+        what: str,
+        fatal: tuple[type[BaseException], ...] = (),
+    ) -> None:
+        """Poll ``is_ready`` until it is true; fail fast if the process dies meanwhile (or the
+        probe raises one of ``fatal``)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.running():
@@ -82,6 +89,8 @@ class ManagedProcess:
             try:
                 if is_ready():
                     return
+            except fatal:
+                raise
             except Exception as err:  # readiness probes fail in many ways until ready
                 log.debug("%s not ready yet: %s", self.name, err)
             time.sleep(0.1)
@@ -100,6 +109,11 @@ class ManagedProcess:
             self._signal(signal.SIGKILL)
         self._log.close()
         log.debug("stopped %s", self.name)
+
+    def signal(self, signum: int) -> None:
+        """Send ``signum`` to the process itself (not its group), e.g. SIGHUP to reload."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.popen.pid, signum)
 
     def _signal(self, signum: int) -> None:
         with contextlib.suppress(ProcessLookupError):

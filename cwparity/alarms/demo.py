@@ -1,0 +1,33 @@
+"""The demo's CloudWatch alarms (``fixtures/alarms/demo-alarms.yaml``), created on moto, and the
+fault that makes them fire for part of the load."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from cwparity.config import RunConfig
+from cwparity.paths import ALARMS_DIR
+from cwparity.sources import cloudwatch
+
+DEMO_ALARMS = ALARMS_DIR / "demo-alarms.yaml"
+#: share of /long-request that times out, and after how long (see fixtures/apps/appkit.py)
+TIMEOUTS = "0.5,2"
+
+
+def create_demo_alarms(config: RunConfig) -> list[str]:
+    """PutMetricAlarm for each demo alarm (moto stores them; it never evaluates them)."""
+    client = cloudwatch.make_client(config.cloudwatch)
+    entries: list[dict[str, Any]] = yaml.safe_load(DEMO_ALARMS.read_text())
+    for entry in entries:
+        client.put_metric_alarm(**entry)
+    return [str(e["AlarmName"]) for e in entries]
+
+
+def fault_env(duration: float) -> dict[str, str]:
+    """The fault over the middle half of a load of ``duration`` seconds."""
+    return {
+        "CWPARITY_FAULT_TIMEOUTS": TIMEOUTS,
+        "CWPARITY_FAULT_WINDOW": f"{0.25 * duration:g},{0.75 * duration:g}",
+    }
