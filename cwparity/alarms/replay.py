@@ -102,17 +102,18 @@ def prepare(config: RunConfig, run_dir: Path, config_dir: Path, stack: Any = Non
     folder.mkdir(parents=True, exist_ok=True)
     translated = translations(specs, mapping_for(config))
     written = [t.rule for t in translated if t.rule]
-    rules_file = folder / RULES_FILE
-    rules_file.write_text(rules.render_rules(written, settings.host_rules_path, __version__))
+    rules_file = folder / RULES_FILE if written else None
+    if rules_file is not None:
+        rules_file.write_text(rules.render_rules(written, settings.host_rules_path, __version__))
     team_files = [_resolve(config_dir, f) for f in settings.rules_files]
     team = [r for path in team_files for r in rules.load_rules_file(path)]
     loaded_at = None
     if stack is not None:
-        loaded_at = stack.load_rules([rules_file, *team_files])
+        loaded_at = stack.load_rules([p for p in (rules_file, *team_files) if p is not None])
     log.info("alarms: %d read, %d translated, %d team rules", len(specs), len(written), len(team))
     return {
         "alarms": [s.to_dict() for s in specs],
-        "rules_file": str(rules_file),
+        "rules_file": str(rules_file) if rules_file else None,
         "team_rules": [r.to_dict() for r in team],
         "team_files": [str(p) for p in team_files],
         "loaded_at": loaded_at,
@@ -189,6 +190,9 @@ def judge_alarms(
         # a run prepared without alarms: read them now; nothing was loaded for it
         meta = prepare(config, run_dir, run_dir)
     specs = [AlarmSpec.from_dict(d) for d in meta["alarms"]]
+    if not specs:
+        outcome.checks.append(_no_alarms(config))
+        return outcome
     team = [rules.TeamRule.from_dict(d) for d in meta.get("team_rules") or []]
     loaded = {r.name: r for r in sources.loaded_rules(prometheus)}
     ctx = Context(
@@ -211,6 +215,23 @@ def judge_alarms(
     outcome.checks += promtool_checks(ctx, meta)
     outcome.checks += checks.alertmanager(ctx.live_fired, run_dir / "alarms" / WATCH_FILE)
     return outcome
+
+
+def _no_alarms(config: RunConfig) -> CheckResult:
+    settings, cw = config.alarms, config.cloudwatch
+    which = (
+        f"named {', '.join(settings.names)}"
+        if settings.names
+        else f"on {cw.namespace}/{cw.metric_name}"
+        + (f" named {settings.name_prefix}*" if settings.name_prefix else "")
+    )
+    return CheckResult(
+        "alarm[none]",
+        "alarm",
+        "alarms",
+        Status.SKIP,
+        f"alarms.enabled, but DescribeAlarms found no CloudWatch alarm {which}: nothing to judge",
+    )
 
 
 def alarm_window(window: Window, period: int) -> Window:
@@ -535,9 +556,11 @@ def _expect(
 def promtool_checks(ctx: Context, meta: dict[str, Any]) -> list[CheckResult]:
     """promtool check rules on every rules file; promtool test rules on a test built from this
     run's own samples, with CloudWatch's timeline as the expected alerts."""
-    rules_file = Path(meta.get("rules_file") or ctx.run_dir / "alarms" / RULES_FILE)
-    found = [checks.promtool_check(rules_file)]
-    found += [checks.promtool_check(Path(p)) for p in meta.get("team_files") or []]
+    found = [checks.promtool_check(Path(p)) for p in meta.get("team_files") or []]
+    if not meta.get("rules_file"):
+        return found
+    rules_file = Path(meta["rules_file"])
+    found.insert(0, checks.promtool_check(rules_file))
     if not ctx.expectations:
         return found
     test_path = rules_file.parent / TEST_FILE

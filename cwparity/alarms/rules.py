@@ -214,14 +214,22 @@ def shape(expr: str, histogram: str) -> Shape:
 
 
 def _threshold_comparison(node: object, histogram: str) -> tuple[str, str, float] | None:
+    """``S op N`` where S reads the histogram and holds no comparison itself: the innermost one
+    (``count_over_time((S > 0.5)[..]) >= 2`` compares S with 0.5, not a count with 2)."""
     if not (isinstance(node, pp.BinaryExpr) and str(node.op) in COMPARISONS):
         return None
     sides = [(node.lhs, node.rhs, str(node.op)), (node.rhs, node.lhs, _flip(str(node.op)))]
     for expr, other, op in sides:
         number = _number(other)
-        if number is not None and _reads(expr, histogram):
+        if number is not None and _reads(expr, histogram) and not _compares(expr):
             return _unparen(str(expr)), op, number
     return None
+
+
+def _compares(node: object) -> bool:
+    return any(
+        isinstance(n, pp.BinaryExpr) and str(n.op) in COMPARISONS for n in _walk(node)
+    )
 
 
 def _flip(op: str) -> str:

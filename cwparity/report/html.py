@@ -16,6 +16,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from cwparity.report.alarms import alarm_views
 from cwparity.report.assessment import cost_view, coverage_view
 from cwparity.report.charts import route_charts
 from cwparity.report.history import trend_view
@@ -148,6 +149,7 @@ def context(document: dict[str, Any], history: list[dict[str, Any]] | None, run_
         "sections": sections,
         "findings": findings(sections["all"], run),
         "routes": route_charts(document),
+        "alarms": alarm_views(run),
         "comparison": run.get("comparison") if isinstance(run.get("comparison"), dict) else None,
         "load": config.get("load") if isinstance(config.get("load"), dict) else None,
         "truth": run.get("truth") if isinstance(run.get("truth"), dict) else None,
