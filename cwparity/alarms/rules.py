@@ -227,9 +227,7 @@ def _threshold_comparison(node: object, histogram: str) -> tuple[str, str, float
 
 
 def _compares(node: object) -> bool:
-    return any(
-        isinstance(n, pp.BinaryExpr) and str(n.op) in COMPARISONS for n in _walk(node)
-    )
+    return any(isinstance(n, pp.BinaryExpr) and str(n.op) in COMPARISONS for n in _walk(node))
 
 
 def _flip(op: str) -> str:
@@ -302,19 +300,16 @@ def _threshold_words(found: float, wanted: float, unit: str, spec: AlarmSpec) ->
 
 def _for_words(spec: AlarmSpec, for_seconds: float, grid: bool) -> list[str]:
     m, n, period = spec.datapoints_to_alarm, spec.evaluation_periods, spec.period
-    if grid:
-        wanted = (n - 1) * period if m >= n else 0.0
-        if abs(for_seconds - wanted) < 1e-9:
-            return []
-        return [f"for: {duration(for_seconds)} where {m} of {n} needs {duration(wanted)}"]
-    covered = for_seconds / period + 1
-    if m >= n and abs(for_seconds - (n - 1) * period) < 1e-9:
+    exact = m >= n and abs(for_seconds - (n - 1) * period) < 1e-9
+    if exact or (grid and m < n and for_seconds == 0):
         return []
-    return [
-        f"for: {duration(for_seconds)} (its condition held for {covered:g} periods of "
-        f"{duration(period)}) where the alarm needs {m} of {n} periods"
-        + (" — any breaching datapoints, not consecutive ones" if m < n else "")
-    ]
+    row = for_seconds / period + 1
+    if grid:
+        needs = f"it needs {row:g} breaching periods in a row"
+    else:
+        needs = f"its condition must hold for {duration(for_seconds)} straight (about {row:g} periods of {duration(period)})"
+    wanted = f"{m} of {n}" + (" — any breaching datapoints, not consecutive ones" if m < n else "")
+    return [f"for: {duration(for_seconds)}: {needs}, where the alarm needs {wanted}"]
 
 
 # --- promtool ------------------------------------------------------------------------------

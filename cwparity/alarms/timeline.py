@@ -201,12 +201,10 @@ def _near(moment: float, marginal: Sequence[float], period: int) -> bool:
 
 
 def _off(verb: str, late: float, period: int, at: float) -> str:
-    periods = abs(late) / period
+    periods = round(abs(late) / period)
     when = "late" if late > 0 else "early"
-    return (
-        f"{verb} {periods:.3g} period{'s' if not math.isclose(periods, 1) else ''} "
-        f"({abs(late):.1f} s) {when}: CloudWatch at {_clock(at)}"
-    )
+    size = "less than a period" if periods == 0 else f"{periods} period{'s' if periods > 1 else ''}"
+    return f"{verb} {size} {when} ({abs(late):.1f} s): CloudWatch at {_clock(at)}"
 
 
 def _never(episode: Episode, period: int) -> str:

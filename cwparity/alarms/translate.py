@@ -184,14 +184,12 @@ def _by(mapping: Mapping, *extra: str) -> str:
 
 
 def duration(seconds: float) -> str:
-    """A PromQL duration: 10s, 1m, 1h30m, 500ms."""
-    if seconds != int(seconds):
-        return f"{round(seconds * 1000)}ms"
-    whole, parts = int(seconds), []
-    for size, unit in ((3600, "h"), (60, "m"), (1, "s")):
-        if whole >= size:
-            parts.append(f"{whole // size}{unit}")
-            whole %= size
+    """A PromQL duration as Prometheus prints one: 10s, 1m30s, 59s999ms."""
+    millis, parts = round(seconds * 1000), []
+    for size, unit in ((3_600_000, "h"), (60_000, "m"), (1000, "s"), (1, "ms")):
+        if millis >= size:
+            parts.append(f"{millis // size}{unit}")
+            millis %= size
     return "".join(parts) or "0s"
 
 
