@@ -67,7 +67,7 @@ TEAM_RULES = {
                 },
                 {
                     "alert": "LatencyOkOnly",
-                    "expr": f'count_over_time(({mean("200")} > 0.5)[29999ms:10s]) >= 2',
+                    "expr": f"count_over_time(({mean('200')} > 0.5)[29999ms:10s]) >= 2",
                     "labels": {"cloudwatch_alarm": LATENCY},
                 },
                 {
