@@ -7,7 +7,7 @@ Skipped unless the run's config says ``hosts.enabled: true``.
 import pytest
 
 from cwparity.hosts.common import select
-from cwparity.hosts.prometheus_host import prometheus_checks
+from cwparity.hosts.prometheus_host import alerting_checks, prometheus_checks
 from cwparity.pytest_plugin import assert_checks
 
 pytestmark = pytest.mark.host
@@ -16,6 +16,15 @@ pytestmark = pytest.mark.host
 @pytest.fixture(scope="module")
 def host_checks(parity_session, monitoring_host):
     return prometheus_checks(parity_session.config, monitoring_host)
+
+
+@pytest.fixture(scope="module")
+def alerting(parity_session, monitoring_host):
+    if not parity_session.config.alarms.enabled:
+        pytest.skip(
+            "alarms are off (alarms.enabled: false): no rule files or Alertmanager expected"
+        )
+    return alerting_checks(parity_session.config, monitoring_host)
 
 
 def judge(parity_session, checks, prefix):
@@ -62,3 +71,15 @@ def test_config_scrapes_the_app_as_its_job(parity_session, host_checks):
 
 def test_app_target_is_up_recent_and_at_the_configured_interval(parity_session, host_checks):
     judge(parity_session, host_checks, "host.target")
+
+
+def test_rule_files_are_configured_and_pass_promtool_check_rules(parity_session, alerting):
+    judge(parity_session, alerting, "host.rule_files")
+
+
+def test_an_alertmanager_is_configured_and_reachable(parity_session, alerting):
+    judge(parity_session, alerting, "host.alertmanager")
+
+
+def test_the_alertmanager_config_passes_amtool_check_config(parity_session, alerting):
+    judge(parity_session, alerting, "host.amtool")

@@ -7,6 +7,7 @@ the reason; layout checks are warnings when the profile is not strict.
 
 from __future__ import annotations
 
+import re
 import shlex
 from typing import Any
 
@@ -292,3 +293,195 @@ def prometheus_checks(config: RunConfig, host: Any) -> list[CheckResult]:
         checks.append(skip(f"host.unit[{spec.service}.service]", KIND, spec.unit_file, reason))
         checks.append(skip(f"host.service[{spec.service}]", KIND, spec.service, reason))
     return checks
+
+
+# --- alerting: rule files, Alertmanager, amtool (issue 11) -----------------------------------
+
+_GLOB = re.compile(r"^[A-Za-z0-9_./*?\[\]{}@+=,:-]+$")
+DEBIAN_ALERTMANAGER_CONFIG = "/etc/prometheus/alertmanager.yml"
+
+
+def _off_or_missing(cid: str, subject: str, alarms: bool, what: str) -> CheckResult:
+    """Missing alerting config FAILs when the run judges alarms; otherwise it is not expected."""
+    if alarms:
+        return result(cid, KIND, subject, False, what)
+    return skip(cid, KIND, subject, f"{what}; alarms are off (alarms.enabled: false)")
+
+
+def rule_file_patterns(config: dict[str, Any]) -> list[str]:
+    return [str(p) for p in config.get("rule_files") or []]
+
+
+def check_rule_files(host: Any, lay: Layout, alarms: bool) -> CheckResult:
+    """``rule_files:`` is set, its globs match files on the host, and promtool accepts them."""
+    cid = f"host.rule_files[{lay.config_file}]"
+    patterns = rule_file_patterns(read_config(host, lay.config_file))
+    if not patterns:
+        what = f"{lay.config_file} has no rule_files: Prometheus evaluates no alerting rule"
+        return _off_or_missing(cid, lay.config_file, alarms, what)
+    odd = [p for p in patterns if not _GLOB.match(p)]
+    if odd:
+        return result(
+            cid, KIND, lay.config_file, False, f"cannot expand rule_files pattern {odd[0]!r}"
+        )
+    base = lay.config_file.rsplit("/", 1)[0] if "/" in lay.config_file else "."
+    loop = " ".join(patterns)  # checked above: only glob characters, expanded by the host's sh
+    listing = run(
+        host,
+        "sh",
+        "-c",
+        f'cd {shlex.quote(base)} && for f in {loop}; do [ -f "$f" ] && echo "$f"; done',
+    )
+    files = [line.strip() for line in listing.stdout.splitlines() if line.strip()]
+    observed = {"patterns": ", ".join(patterns), "files": len(files)}
+    if not files:
+        return result(
+            cid,
+            KIND,
+            lay.config_file,
+            False,
+            f"rule_files {', '.join(patterns)} match no file",
+            observed,
+        )
+    answer = run(
+        host,
+        "sh",
+        "-c",
+        f"cd {shlex.quote(base)} && {shlex.quote(lay.promtool)} check rules "
+        + " ".join(shlex.quote(f) for f in files),
+    )
+    text = " ".join((answer.stdout + answer.stderr).split())
+    if answer.rc != 0:
+        return result(
+            cid,
+            KIND,
+            lay.config_file,
+            False,
+            f"promtool check rules failed: {text[:300]}",
+            observed,
+        )
+    counts = [int(n) for n in re.findall(r"SUCCESS: (\d+) rules found", text)]
+    reason = f"{sum(counts)} rules in {len(files)} file(s), promtool check rules: SUCCESS"
+    return result(cid, KIND, lay.config_file, True, reason, {**observed, "rules": sum(counts)})
+
+
+def alertmanager_targets(config: dict[str, Any]) -> list[str]:
+    """Every Alertmanager the config sends alerts to, as URLs (static_configs)."""
+    urls = []
+    for entry in (config.get("alerting") or {}).get("alertmanagers") or []:
+        if not isinstance(entry, dict):
+            continue
+        scheme = entry.get("scheme", "http")
+        prefix = str(entry.get("path_prefix") or "").rstrip("/")
+        for group in entry.get("static_configs") or []:
+            urls += [f"{scheme}://{t}{prefix}" for t in (group or {}).get("targets") or []]
+    return urls
+
+
+def check_alertmanager(config: RunConfig, host: Any, lay: Layout) -> CheckResult:
+    """An Alertmanager is configured, Prometheus has discovered it, and it answers /-/healthy
+    from the host (where the config's addresses mean what they say)."""
+    from cwparity.hosts.http import get_json, prometheus_session
+
+    cid = "host.alertmanager"
+    alarms = config.alarms.enabled
+    targets = alertmanager_targets(read_config(host, lay.config_file))
+    if not targets:
+        what = f"{lay.config_file} sends alerts to no Alertmanager (no alerting.alertmanagers)"
+        return _off_or_missing(cid, "alertmanager", alarms, what)
+    status, body = get_json(
+        prometheus_session(config.prometheus), f"{config.prometheus.url}/api/v1/alertmanagers"
+    )
+    active = [
+        a.get("url", "") for a in ((body or {}).get("data") or {}).get("activeAlertmanagers") or []
+    ]
+    observed = {"configured": ", ".join(targets), "active_in_prometheus": len(active)}
+    if status != 200 or not active:
+        why = f"HTTP {status}" if status != 200 else "none active"
+        return result(
+            cid,
+            KIND,
+            "alertmanager",
+            False,
+            f"Prometheus has discovered no Alertmanager ({why}) of {', '.join(targets)}",
+            observed,
+        )
+    down = [t for t in targets if not _healthy_from(host, t)]
+    if down:
+        return result(
+            cid,
+            KIND,
+            "alertmanager",
+            False,
+            f"Alertmanager {', '.join(down)} does not answer /-/healthy from the host",
+            observed,
+        )
+    return result(
+        cid,
+        KIND,
+        "alertmanager",
+        True,
+        f"{', '.join(targets)} configured, discovered by Prometheus and healthy",
+        observed,
+    )
+
+
+def _healthy_from(host: Any, url: str) -> bool:
+    """GET url/-/healthy on the host with whichever client it has (curl, wget, python3)."""
+    target = shlex.quote(f"{url}/-/healthy")
+    probe = (
+        f"if command -v curl >/dev/null; then curl -fsS -m 5 -o /dev/null {target}; "
+        f"elif command -v wget >/dev/null; then wget -q -T 5 -O /dev/null {target}; "
+        f"else python3 -c 'import sys,urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)' {target}; fi"
+    )
+    return run(host, "sh", "-c", probe).rc == 0
+
+
+def alertmanager_config_file(config: RunConfig, host: Any, targets: list[str]) -> tuple[str, str]:
+    """(path, where it came from): the config key, the running Alertmanager's flags, or Debian's."""
+    if config.alarms.alertmanager.config_file:
+        return config.alarms.alertmanager.config_file, "alarms.alertmanager.config_file"
+    for target in targets:
+        port = url_port(target)
+        live = find_process(host, port) if port else None
+        flag = live.flag("--config.file") if live and live.argv else None
+        if flag:
+            return flag, f"the flags of the process on port {port}"
+    return DEBIAN_ALERTMANAGER_CONFIG, "Debian's default"
+
+
+def check_amtool(config: RunConfig, host: Any, lay: Layout) -> CheckResult:
+    """``amtool check-config`` on the Alertmanager's config file, on the host."""
+    targets = alertmanager_targets(read_config(host, lay.config_file))
+    path, source = alertmanager_config_file(config, host, targets)
+    cid = f"host.amtool[{path}]"
+    if not targets and not config.alarms.alertmanager.config_file:
+        what = "no Alertmanager is configured, so there is no config for amtool to check"
+        return _off_or_missing(cid, path, config.alarms.enabled, what)
+    if run(host, "sh", "-c", "command -v amtool").rc != 0:
+        return result(
+            cid, KIND, path, False, "amtool not found on the host (Debian: prometheus-alertmanager)"
+        )
+    answer = run(host, "amtool", "check-config", path)
+    text = " ".join((answer.stdout + answer.stderr).split())
+    observed = {"file": path, "found_by": source}
+    if answer.rc != 0:
+        return result(cid, KIND, path, False, f"amtool check-config failed: {text[:300]}", observed)
+    return result(
+        cid, KIND, path, True, f"amtool check-config: SUCCESS ({path}, from {source})", observed
+    )
+
+
+def alerting_checks(config: RunConfig, host: Any) -> list[CheckResult]:
+    """The alerting half of the guide's host: rule files valid, an Alertmanager configured and
+    reachable, its config valid. Every check runs guarded (a host error is that check's ERROR)."""
+    _, lay = probe(config, host)
+    plan = [
+        (
+            f"host.rule_files[{lay.config_file}]",
+            lambda: check_rule_files(host, lay, config.alarms.enabled),
+        ),
+        ("host.alertmanager", lambda: check_alertmanager(config, host, lay)),
+        ("host.amtool", lambda: check_amtool(config, host, lay)),
+    ]
+    return [guarded(cid, KIND, cid, fn) for cid, fn in plan]

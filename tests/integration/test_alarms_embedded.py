@@ -258,3 +258,95 @@ def test_the_report_draws_both_timelines(judged):
     assert any(r["firing"] for r in latency["rules"])
     html = Path(run_dir / "report.html").read_text()
     assert 'id="alarms"' in html and "LatencyMilliseconds" in html
+
+
+def host_config(stack, **alarms):
+    from cwparity.config import parse_config
+
+    raw = {
+        "hosts": {"enabled": True, "host": "local://", "profile": "process", "strict": False},
+        "alarms": {"enabled": True, **alarms},
+    }
+    return stack.configure(parse_config(raw))
+
+
+def test_host_checks_find_the_rule_files_the_alertmanager_and_its_valid_config(alarm_stack):
+    from cwparity.hosts.common import connect
+    from cwparity.hosts.prometheus_host import alerting_checks
+
+    config = host_config(alarm_stack)
+    checks = {c.id.split("[")[0]: c for c in alerting_checks(config, connect(config.hosts))}
+    assert checks["host.rule_files"].status is Status.PASS, checks["host.rule_files"].reason
+    assert "promtool check rules: SUCCESS" in checks["host.rule_files"].reason
+    assert checks["host.alertmanager"].status is Status.PASS, checks["host.alertmanager"].reason
+    amtool = checks["host.amtool"]
+    assert amtool.status is Status.PASS and "from the flags of the process" in amtool.reason
+
+
+def test_twins_no_rule_files_a_broken_rule_no_alertmanager_and_a_bad_config_fail(
+    alarm_stack, tmp_path
+):
+    from cwparity.hosts.common import connect
+    from cwparity.hosts.live import Layout
+    from cwparity.hosts.prometheus_host import check_alertmanager, check_amtool, check_rule_files
+
+    config = host_config(alarm_stack)
+    host = connect(config.hosts)
+    bare = tmp_path / "prometheus.yml"
+    bare.write_text("global: {scrape_interval: 15s}\n")
+    lay = Layout(str(bare), str(tmp_path), (), "promtool")
+    missing = check_rule_files(host, lay, alarms=True)
+    assert missing.status is Status.FAIL and "has no rule_files" in missing.reason
+    assert check_rule_files(host, lay, alarms=False).status is Status.SKIP
+    (tmp_path / "bad.yml").write_text(
+        "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: sum(\n"
+    )
+    bare.write_text("rule_files: ['*.yml']\n")
+    broken = check_rule_files(host, Layout(str(bare), str(tmp_path), (), "promtool"), alarms=True)
+    assert broken.status is Status.FAIL and "parse error" in broken.reason
+    nothing = check_alertmanager(config, host, lay)
+    assert nothing.status is Status.FAIL and "no Alertmanager" in nothing.reason
+    bad = tmp_path / "alertmanager.yml"
+    bad.write_text("route: {receiver: nowhere}\nreceivers: []\n")
+    wrong = config.model_copy(
+        update={
+            "alarms": config.alarms.model_copy(
+                update={
+                    "alertmanager": config.alarms.alertmanager.model_copy(
+                        update={"config_file": str(bad)}
+                    )
+                }
+            )
+        }
+    )
+    failed = check_amtool(wrong, host, lay)
+    assert failed.status is Status.FAIL and "amtool check-config failed" in failed.reason
+
+
+def test_a_past_window_without_the_rules_loaded_is_replayed_and_says_so(judged, alarm_stack):
+    """`cwparity run --no-load` on a Prometheus that does not run the rules: Prometheus still
+    evaluates each expression (query_range), cwparity applies `for`, and the checks say so."""
+    from cwparity.alarms.replay import judge_alarms
+    from cwparity.sources.prometheus import PrometheusSource
+
+    run_dir, session, _, _ = judged
+    alarm_stack.load_rules([])
+    meta = {**session.plan.meta["alarms"], "loaded_at": None}
+    config = session.config
+    outcome = judge_alarms(
+        meta,
+        config,
+        session.plan.window,
+        run_dir.parent / "replayed",
+        cloudwatch.make_client(config.cloudwatch),
+        PrometheusSource(config.prometheus),
+        1.0,
+    )
+    checks = {c.id: c for c in outcome.checks}
+    faithful = checks[f"alarm[{LATENCY}]"]
+    assert faithful.status is Status.PASS, faithful.reason
+    assert "replayed" in faithful.reason and "cwparity applied for" in faithful.reason
+    assert checks[f"alarm[{COUNT}]"].status is Status.PASS, checks[f"alarm[{COUNT}]"].reason
+    assert checks[f"alarm[{LATENCY}:LatencyMilliseconds]"].status is Status.FAIL
+    three = checks[f"alarm[{LATENCY}:LatencyThreePeriods]"]
+    assert three.status is Status.FAIL, three.reason
