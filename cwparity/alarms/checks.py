@@ -4,6 +4,8 @@ and on the test built from the run, alerts reaching Alertmanager, team rules pai
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +20,17 @@ from cwparity.sources.alarms import read_watch
 
 RULES_KIND = "alarm_rules"
 ALERTMANAGER_KIND = "alertmanager"
+
+
+def promtool(*args: str, cwd: Path | None = None, timeout: float = 60) -> tuple[int, str]:
+    """Run Prometheus's own ``promtool``; (exit code, output). 127 when it is not installed."""
+    binary = shutil.which("promtool")
+    if not binary:
+        return 127, "promtool not found (apt-get install prometheus)"
+    done = subprocess.run(
+        [binary, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout, check=False
+    )
+    return done.returncode, (done.stdout + done.stderr).strip()
 
 
 def unpaired(rule: rules.TeamRule, config: RunConfig) -> CheckResult:
@@ -53,7 +66,7 @@ def lint(
 
 def promtool_check(path: Path) -> CheckResult:
     cid = f"{RULES_KIND}.check[{path.name}]"
-    code, output = rules.promtool("check", "rules", str(path))
+    code, output = promtool("check", "rules", str(path))
     if code == 127:
         return CheckResult(cid, RULES_KIND, path.name, Status.SKIP, output)
     summary = _summary(output, "SUCCESS") if code == 0 else _summary(output, "")
@@ -72,7 +85,7 @@ def promtool_test(path: Path) -> CheckResult:
     """``promtool test rules``: Prometheus's rule engine on the run's samples must fire the
     translated rules exactly when CloudWatch's timeline was in ALARM."""
     cid = f"{RULES_KIND}.test[{path.name}]"
-    code, output = rules.promtool("test", "rules", path.name, cwd=path.parent, timeout=120)
+    code, output = promtool("test", "rules", path.name, cwd=path.parent, timeout=120)
     if code == 127:
         return CheckResult(cid, RULES_KIND, path.name, Status.SKIP, output)
     if code == 0:

@@ -1,14 +1,12 @@
 """Prometheus rule files: the harness's translations written out, the team's read in and paired
 with their alarms, and what a team rule does differently from its alarm, in words.
 
-Pure except ``load_rules_file`` (reads a file) and ``promtool`` (runs Prometheus's promtool).
+Pure except ``load_rules_file``, which reads the team's file.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -310,20 +308,6 @@ def _for_words(spec: AlarmSpec, for_seconds: float, grid: bool) -> list[str]:
         needs = f"its condition must hold for {duration(for_seconds)} straight (about {row:g} periods of {duration(period)})"
     wanted = f"{m} of {n}" + (" — any breaching datapoints, not consecutive ones" if m < n else "")
     return [f"for: {duration(for_seconds)}: {needs}, where the alarm needs {wanted}"]
-
-
-# --- promtool ------------------------------------------------------------------------------
-
-
-def promtool(*args: str, cwd: Path | None = None, timeout: float = 60) -> tuple[int, str]:
-    """Run Prometheus's own ``promtool``; (exit code, output). 127 when it is not installed."""
-    binary = shutil.which("promtool")
-    if not binary:
-        return 127, "promtool not found (apt-get install prometheus)"
-    done = subprocess.run(
-        [binary, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout, check=False
-    )
-    return done.returncode, (done.stdout + done.stderr).strip()
 
 
 def _first(text: str) -> str:

@@ -18,9 +18,10 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from cwparity.alarms.checks import promtool
 from cwparity.alarms.evaluator import timeline
 from cwparity.alarms.model import AlarmSpec, Point, State
-from cwparity.alarms.rules import Expectation, promtool, promtool_test, render_rules
+from cwparity.alarms.rules import Expectation, promtool_test, render_rules
 from cwparity.alarms.translate import Mapping, translate
 
 pytestmark = [

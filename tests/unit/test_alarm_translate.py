@@ -9,8 +9,9 @@ from dataclasses import replace
 import pytest
 import yaml
 
+from cwparity.alarms.checks import promtool
 from cwparity.alarms.model import AlarmSpec, Kind
-from cwparity.alarms.rules import promtool, render_rules
+from cwparity.alarms.rules import render_rules
 from cwparity.alarms.translate import Mapping, alert_name, duration, translate
 from cwparity.lint import LintContext, lint_query
 
