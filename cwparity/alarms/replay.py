@@ -82,8 +82,26 @@ def alarm_phase(
     if not url:
         yield
         return
-    with sources.AlertmanagerWatch(url, run_dir / "alarms" / WATCH_FILE):
+    watch = sources.AlertmanagerWatch(url, run_dir / "alarms" / WATCH_FILE)
+    watch.start()
+    try:
         yield
+    except BaseException:
+        watch.stop()
+        raise
+    # an alarm can fire until its window's last period ends, after the load: the watch goes
+    # on until the evaluation (which waits for that moment anyway) stops it
+    _WATCHES[run_dir.resolve()] = watch
+
+
+_WATCHES: dict[Path, sources.AlertmanagerWatch] = {}
+
+
+def stop_watch(run_dir: Path) -> None:
+    """End the run's Alertmanager watch, if one is still going, and write what it saw."""
+    watch = _WATCHES.pop(run_dir.resolve(), None)
+    if watch is not None:
+        watch.stop()
 
 
 def prepare(config: RunConfig, run_dir: Path, config_dir: Path, stack: Any = None) -> dict:
@@ -606,24 +624,33 @@ def alarm_checks(
     """``judge_alarms`` for run.py: waits until every rule has run past the alarms' windows;
     a failure is one ERROR check, never the loss of the parity results."""
     from cwparity.errors import HarnessError
-    from cwparity.settle import wait_until
 
     if not config.alarms.enabled:
         return AlarmOutcome()
     meta = plan.meta.get("alarms")
     try:
-        longest = max((s.get("period") or 60 for s in (meta or {}).get("alarms") or []), default=0)
-        if longest:
-            end = alarm_window(plan.window, int(longest)).end.timestamp()
-            interval = config.alarms.evaluation_interval or scrape_interval
-            wait_until(
-                end + 3 * interval + scrape_interval, "the alarms' rules to run past the window"
-            )
+        wait_for_rules(plan.window, meta, config, scrape_interval)
+        stop_watch(plan.run_dir)
         return judge_alarms(
             meta, config, plan.window, plan.run_dir, cloudwatch_client, prometheus, scrape_interval
         )
     except HarnessError as err:
         log.error("alarms not judged: %s", err)
-        return AlarmOutcome(
-            [CheckResult("alarm[evaluate]", "alarm", "alarms", Status.ERROR, str(err))]
-        )
+        error = CheckResult("alarm[evaluate]", "alarm", "alarms", Status.ERROR, str(err))
+        return AlarmOutcome([error])
+    finally:
+        stop_watch(plan.run_dir)
+
+
+def wait_for_rules(
+    window: Window, meta: dict[str, Any] | None, config: RunConfig, scrape_interval: float
+) -> None:
+    """Until the rules' evaluations after each alarm window's last period can have run."""
+    from cwparity.settle import wait_until
+
+    periods = [int(a.get("period") or 60) for a in (meta or {}).get("alarms") or []]
+    if not periods:
+        return
+    end = max(alarm_window(window, p).end.timestamp() for p in periods)
+    interval = config.alarms.evaluation_interval or scrape_interval
+    wait_until(end + 3 * interval + scrape_interval, "the alarms' rules to run past the window")

@@ -264,10 +264,19 @@ class AlertmanagerWatch:
         self._thread = threading.Thread(target=self._run, name="alertmanager-watch", daemon=True)
 
     def __enter__(self) -> AlertmanagerWatch:
-        self._thread.start()
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop polling and write what was seen (idempotent)."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         self._thread.join(timeout=10)
         self.save()
@@ -277,7 +286,8 @@ class AlertmanagerWatch:
             try:
                 self.poll()
             except (requests.RequestException, ValueError) as err:
-                self.errors.append(f"{time.time():.0f}: {_short(err)}")
+                # the last few are kept: a long wait must not grow the list without bound
+                self.errors = [*self.errors[-9:], f"{time.time():.0f}: {_short(err)}"]
             self._stop.wait(self.interval)
 
     def poll(self) -> None:
