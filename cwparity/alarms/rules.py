@@ -341,18 +341,23 @@ def _escape_value(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def resampled(samples: Sequence[tuple[float, float]], start: float, step: float, count: int) -> str:
-    """The series as promtool values on a regular grid: the last sample at or before each
-    step, ``_`` before the first (promtool's missing sample)."""
-    values, index, last = [], 0, None
-    ordered = sorted(samples)
-    for i in range(count):
-        at = start + i * step
-        while index < len(ordered) and ordered[index][0] <= at + 1e-9:
-            last = ordered[index][1]
-            index += 1
-        values.append("_" if last is None else f"{last:.10g}")
-    return " ".join(values)
+def placed(samples: Sequence[tuple[float, float]], start: float, step: float, count: int) -> str:
+    """The series as promtool values: each sample in the slot nearest its own timestamp on a
+    grid of ``step`` from ``start``, the slots between them missing (``_xN``), so promtool's
+    windows hold the scrapes Prometheus's did (to within half a step of their edges)."""
+    slots: dict[int, float] = {}
+    for stamp, value in samples:
+        slot = round((stamp - start) / step)
+        if 0 <= slot < count:
+            slots[slot] = value  # two samples in one slot: the later one, as a scrape would
+    tokens, last = [], -1
+    for slot in sorted(slots):
+        gap = slot - last - 1
+        if gap:
+            tokens.append(f"_x{gap}")
+        tokens.append(f"{slots[slot]:.10g}")
+        last = slot
+    return " ".join(tokens) or f"_x{count}"
 
 
 def promtool_test(
@@ -366,8 +371,8 @@ def promtool_test(
     name: str,
 ) -> dict[str, Any]:
     """A ``promtool test rules`` document: the run's samples from ``start`` (on the alarms'
-    period grid, so promtool's time 0 keeps CloudWatch's grid) and one alert test per
-    expectation, at its time relative to ``start``."""
+    period grid, so promtool's time 0 keeps CloudWatch's grid) placed on a grid of ``step``,
+    and one alert test per expectation, at its time relative to ``start``."""
     count = round((end - start) / step) + 1
     tests = []
     for e in sorted(expectations, key=lambda x: (x.at, x.alert)):
@@ -391,7 +396,7 @@ def promtool_test(
                 "input_series": [
                     {
                         "series": series_text(labels),
-                        "values": resampled(samples, start, step, count),
+                        "values": placed(samples, start, step, count),
                     }
                     for labels, samples in series
                 ],

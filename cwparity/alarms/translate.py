@@ -213,8 +213,9 @@ def statistic_expr(
         return _increase(spec, mapping, "sum"), [note]
     if spec.statistic == "Average":
         note = (
-            "Average is Δsum/Δcount: increase() extrapolates both by the same factor, which "
-            "cancels, so it is the mean of the requests scraped in the period"
+            "Average is Δsum/Δcount: increase() extrapolates a series' sum and count by the same "
+            "factor, so the ratio is the mean of the requests scraped in the period, up to the "
+            "edge scrapes of a series (a status code) that starts or stops inside it"
         )
         expr = f"{_increase(spec, mapping, 'sum')} / {_increase(spec, mapping, 'count')}"
         return expr, [note]

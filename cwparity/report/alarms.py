@@ -197,7 +197,7 @@ def _rule_strips(rules: list[dict[str, Any]], end: float, x_at: Any) -> list[dic
             {
                 "y": _strip_y(row),
                 "h": STRIP_H,
-                "label": _short(f"rule {rule.get('alert')}"),
+                "label": _short(str(rule.get("alert") or "rule")),
                 "status": str(rule.get("status") or ""),
                 "blocks": blocks,
             }

@@ -13,8 +13,8 @@ from cwparity.alarms.rules import (
     differences,
     load_rules_file,
     pair,
+    placed,
     promtool_test,
-    resampled,
     seconds,
     series_text,
     shape,
@@ -154,9 +154,11 @@ def test_durations():
         seconds("5 minutes")
 
 
-def test_a_series_is_resampled_onto_promtools_grid():
-    samples = [(10.2, 1.0), (11.2, 2.0), (13.2, 5.0)]
-    assert resampled(samples, 10.0, 1.0, 5) == "_ 1 2 2 5"
+def test_samples_keep_their_own_times_on_promtools_grid():
+    samples = [(10.204, 1.0), (11.196, 2.0), (13.2, 5.0)]
+    # a grid of 10 ms from 10 s: slots 20, 120 and 320, missing in between
+    assert placed(samples, 10.0, 0.01, 400) == "_x20 1 _x99 2 _x199 5"
+    assert placed([], 10.0, 0.01, 5) == "_x5"
 
 
 def test_series_text_escapes_label_values():
@@ -173,7 +175,7 @@ def test_the_promtool_document_expects_the_alarms_timeline_relative_to_its_start
     document = promtool_test("r.yml", series, expectations, 100.0, 102.0, 1.0, 1.0, "t")
     test = document["tests"][0]
     assert document["rule_files"] == ["r.yml"] and test["interval"] == "1s"
-    assert test["input_series"] == [{"series": 'x_count{job="j"}', "values": "1 2 2"}]
+    assert test["input_series"] == [{"series": 'x_count{job="j"}', "values": "1 2"}]
     assert test["alert_rule_test"] == [
         {"eval_time": "20s", "alertname": "A", "exp_alerts": []},
         {
