@@ -27,7 +27,7 @@ import yaml
 from cwparity import __version__
 from cwparity.alarms import checks, evaluator, rules, timeline
 from cwparity.alarms.model import AlarmSpec
-from cwparity.alarms.translate import Mapping, Rule, translate
+from cwparity.alarms.translate import Mapping, Rule, Translation, translate
 from cwparity.config import RunConfig, redact_url
 from cwparity.errors import SourceError
 from cwparity.results import CheckResult, Status
@@ -144,7 +144,9 @@ def _resolve(base: Path, name: str) -> Path:
     return path if path.is_absolute() else (base / path).resolve()
 
 
-def translations(specs: Sequence[AlarmSpec], mapping: Mapping, buckets: Sequence[float] = ()):
+def translations(
+    specs: Sequence[AlarmSpec], mapping: Mapping, buckets: Sequence[float] = ()
+) -> list[Translation]:
     names = rules.unique_alert_names(translate(s, mapping) for s in specs)
     return [translate(s, mapping, buckets, alert=names[s.name]) for s in specs]
 
@@ -257,7 +259,9 @@ def alarm_window(window: Window, period: int) -> Window:
     return Window(align_down(window.start, period), align_up(window.end, period), period)
 
 
-def judge_alarm(ctx: Context, t: Any, team: list[rules.TeamRule], outcome: AlarmOutcome) -> None:
+def judge_alarm(
+    ctx: Context, t: Translation, team: list[rules.TeamRule], outcome: AlarmOutcome
+) -> None:
     spec = t.alarm
     ids = [(f"alarm[{spec.name}]", None), *((f"alarm[{spec.name}:{r.alert}]", r) for r in team)]
     record: dict[str, Any] = {"alarm": spec.name, "describe": spec.describe(), "rules": []}
@@ -277,6 +281,7 @@ def judge_alarm(ctx: Context, t: Any, team: list[rules.TeamRule], outcome: Alarm
         outcome.checks += [timeline.skipped(spec, cid, why) for cid, _ in ids]
         return
     statistic = _grid_values(ctx, t.rule.statistic, window, spec.period)
+    assert t.rule.threshold is not None  # a translated rule always compares with one
     marginal = timeline.marginal_periods(spec, history, statistic, t.rule.threshold)
     _chart_data(record, ctx, spec, window, history, statistic, marginal)
     for cid, team_rule in ids:
