@@ -12,11 +12,23 @@ from cwparity.pytest_plugin import active_session, assert_checks
 pytestmark = [pytest.mark.parity, pytest.mark.alarm]
 
 
+EVERY = "(every alarm on the mapped metric)"
+
+
+def alarm_names(session) -> list[str]:
+    """The alarms read at the start of the run; before a `--cwparity-config` run is prepared
+    (collection must not plan it), the configured names or one test for every alarm."""
+    if session is None or not session.config.alarms.enabled:
+        return []
+    if session.prepared:
+        meta = session.plan.meta.get("alarms") or {}
+        return [a["name"] for a in meta.get("alarms") or []]
+    return list(session.config.alarms.names) or [EVERY]
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "alarm" in metafunc.fixturenames:
-        session = active_session(metafunc.config)
-        meta = (session.plan.meta.get("alarms") or {}) if session else {}
-        names = [a["name"] for a in meta.get("alarms") or []]
+        names = alarm_names(active_session(metafunc.config))
         metafunc.parametrize("alarm", names, ids=names)
 
 
@@ -26,7 +38,8 @@ def run_errors(parity_session):
 
 def of_kind(parity_session, kind, subject=None):
     checks = parity_session.parity_checks()
-    chosen = [c for c in checks if c.kind == kind and (subject is None or c.subject == subject)]
+    every = subject in (None, EVERY)
+    chosen = [c for c in checks if c.kind == kind and (every or c.subject == subject)]
     evaluate = [c for c in checks if c.id == "alarm[evaluate]"]
     return run_errors(parity_session) + evaluate + chosen
 
