@@ -241,18 +241,23 @@ def marginal_periods(
     statistic: dict[float, float],
     threshold: float,
 ) -> list[float]:
-    """Period ends where CloudWatch's datapoint and Prometheus's statistic (in the histogram's
-    unit, compared with ``threshold``) are on both sides of the threshold."""
+    """Period ends where CloudWatch's datapoint breaches and Prometheus's statistic for the same
+    period (in the histogram's unit, compared with ``threshold``) does not, or the other way
+    round — including a period Prometheus has no value for (a series born inside it: its first
+    scrape is invisible to ``increase()``), which it reads as TreatMissingData says."""
     from cwparity.alarms.model import compare as compare_values
 
     found = []
+    empty_breaches = spec.treat_missing_data == "breaching"
     for point in timeline:
         if point.breaching is None:
             continue
         value = statistic.get(point.end.timestamp())
         if value is None or math.isnan(value):
-            continue
-        if compare_values(spec.operator or "", value, threshold) != point.breaching:
+            breaching = empty_breaches
+        else:
+            breaching = compare_values(spec.operator or "", value, threshold)
+        if breaching != point.breaching:
             found.append(point.end.timestamp())
     return found
 
@@ -320,7 +325,8 @@ def _verdict(
         return Status.WARN, (
             f"warning: {'; '.join(outcome.marginal_only)}, only next to periods where "
             "CloudWatch's datapoint and Prometheus's statistic fall on both sides of the "
-            f"threshold: the backends measured those periods differently, not the rule{by}"
+            "threshold (or Prometheus has none: a series that began in the period): the "
+            f"backends measured those periods differently, not the rule{by}"
         )
     if not episodes and not firing:
         return Status.PASS, (

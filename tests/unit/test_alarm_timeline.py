@@ -136,6 +136,19 @@ def test_marginal_periods_are_where_the_backends_straddle_the_threshold():
     assert marginal_periods(SPEC, evaluated, statistic, 0.5) == [ends[0], ends[3]]
 
 
+def test_a_period_prometheus_has_no_value_for_is_marginal_when_cloudwatch_breached():
+    evaluated = history("...", [0.9, 0.1, 0.9])
+    ends = [e.end.timestamp() for e in evaluated]
+    # the series began in the first period: one scrape, no increase(); NaN is no value either
+    statistic = {ends[1]: 0.12, ends[2]: float("nan")}
+    assert marginal_periods(SPEC, evaluated, statistic, 0.5) == [ends[0], ends[2]]
+    # with TreatMissingData breaching, Prometheus's rule reads no data as breaching too
+    from dataclasses import replace
+
+    breaching = replace(SPEC, treat_missing_data="breaching")
+    assert marginal_periods(breaching, evaluated, statistic, 0.5) == []
+
+
 def test_a_sliding_rule_gets_a_period_of_slack_either_way():
     sliding = Lag.derive(1.0, P, 0.0, grid_aligned=False)
     early = verdict("..AA.", stamps(25.0, 45.0), lag=sliding)
