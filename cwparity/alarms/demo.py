@@ -14,6 +14,8 @@ from cwparity.sources import cloudwatch
 DEMO_ALARMS = ALARMS_DIR / "demo-alarms.yaml"
 #: share of /long-request that times out, and after how long (see fixtures/apps/appkit.py)
 TIMEOUTS = "0.5,2"
+#: the demo alarms' period: the fault lasts two of them, on their grid
+ALARM_PERIOD = 10
 
 
 def create_demo_alarms(config: RunConfig) -> list[str]:
@@ -26,8 +28,12 @@ def create_demo_alarms(config: RunConfig) -> list[str]:
 
 
 def fault_env(duration: float) -> dict[str, str]:
-    """The fault over the middle half of a load of ``duration`` seconds."""
+    """The fault for a load of ``duration`` seconds: two whole alarm periods on their grid,
+    from about a sixth of the way in, so both demo alarms fire (2 of 3, 2 of 2) and — with two
+    normal periods after it inside the load — clear again."""
+    start = duration / 6
     return {
         "CWPARITY_FAULT_TIMEOUTS": TIMEOUTS,
-        "CWPARITY_FAULT_WINDOW": f"{0.25 * duration:g},{0.75 * duration:g}",
+        "CWPARITY_FAULT_WINDOW": f"{start:g},{start + 2 * ALARM_PERIOD:g}",
+        "CWPARITY_FAULT_GRID": str(ALARM_PERIOD),
     }
