@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from cwparity.report.results_json import dumps_strict
+
 log = logging.getLogger(__name__)
 
 HISTORY_FILE = "history.jsonl"
@@ -84,7 +86,7 @@ def record_history(run_dir: Path, document: dict[str, Any]) -> bool:
     known = {entry["run_id"] for entry in read_history(path)}
     if run_dir.name in known:
         return False
-    line = json.dumps(entry_for(run_dir, document), sort_keys=True, default=str)
+    line = dumps_strict(entry_for(run_dir, document), sort_keys=True)
     with path.open("a", encoding="utf-8") as handle:
         handle.write(line + "\n")
     return True

@@ -10,10 +10,36 @@ a document with an unexpected status still produces a consistent file.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+# what XML 1.0 cannot hold at all, even as a character reference (its "Char" production):
+# C0 controls but tab, newline and carriage return; lone surrogates; U+FFFE and U+FFFF
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value: Any) -> str:
+    """``value`` as text XML 1.0 can carry: a forbidden character (a control character in a
+    request path) is written as its escape, ``\\x01``, so the path stays recognisable."""
+    return _NOT_XML.sub(_escape, str(value))
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _xml_safe(root: ET.Element) -> None:
+    """Every attribute and text XML 1.0 can carry (ElementTree escapes markup, not these)."""
+    for element in root.iter():
+        for name, value in list(element.attrib.items()):
+            element.set(name, xml_text(value))
+        if element.text is not None:
+            element.text = xml_text(element.text)
+
 
 # statuses JUnit has no word for (e.g. warn) are passing testcases that say so in system-out
 _CHILD = {"fail": "failure", "error": "error", "skip": "skipped"}
@@ -118,6 +144,7 @@ def build_junit(document: dict[str, Any]) -> ET.ElementTree:
     _properties(suite, document)
     for check in checks:
         _testcase(suite, check)
+    _xml_safe(suites)
     return ET.ElementTree(suites)
 
 
