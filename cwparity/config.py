@@ -31,6 +31,8 @@ from pydantic import (
 from cwparity.auth_settings import PrometheusTLS, SigV4
 from cwparity.errors import ConfigError
 from cwparity.hosts.settings import GrafanaConfig, HostsConfig
+from cwparity.redact import redact
+from cwparity.redact import redact_url as redact_url  # re-exported: older imports name config
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -528,27 +530,6 @@ _SECRET_KEYS = ("password", "token", "secret")
 
 def _mask_value(location: list[str], value: Any) -> Any:
     return "***" if any(word in location[-1] for word in _SECRET_KEYS) else value
-
-
-def redact(data: Any, key: str = "") -> Any:
-    """Plain data with secret-named values masked and credentials in every URL redacted."""
-    if isinstance(data, dict):
-        return {k: redact(v, k) for k, v in data.items()}
-    if isinstance(data, list):
-        return [redact(v, key) for v in data]
-    if isinstance(data, str):
-        if any(word in key for word in _SECRET_KEYS) and not key.endswith("_env"):
-            return "***"
-        return redact_url(data)
-    return data
-
-
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s:]+(:[^/@\s]*)?@", re.I)
-
-
-def redact_url(text: str) -> str:
-    """Hide ``user:password@`` in any URL inside ``text``."""
-    return _URL_CREDENTIALS.sub(r"\g<scheme>***@", text)
 
 
 def _secret_or_env(secret: SecretStr | None, env_name: str | None, key: str) -> str:

@@ -23,6 +23,7 @@ from cwparity.config import LoadConfig, Route, split_host_port
 from cwparity.errors import StackError
 from cwparity.paths import LOCUSTFILE
 from cwparity.progress import watch_load
+from cwparity.redact import has_credentials, public_url
 from cwparity.truth import GroundTruth
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ PLAN_VARIABLES = (
     "CWPARITY_PROFILE",
     "CWPARITY_MAX_REQUESTS",
     "CWPARITY_GROUND_TRUTH",
+    "CWPARITY_CREDENTIALS",
 )
 #: how long workers get to exit after the master told them to quit
 WORKER_EXIT_GRACE = 10.0
@@ -113,15 +115,25 @@ def worker_argv(bind: tuple[str, int]) -> list[str]:
 
 
 def locust_env(load: LoadConfig, routes: list[Route], targets: list[str], truth: Path) -> dict:
+    """The plan for the profile, with every URL without its credentials: ``targets`` may hold
+    ``user:password@``, which travels in CWPARITY_CREDENTIALS only (see ``credentials_env``)."""
     plan = [{"path": r.path, "method": r.method, "weight": r.weight} for r in routes if r.weight]
     return {
         "CWPARITY_ROUTES": json.dumps(plan),
-        "CWPARITY_TARGETS": json.dumps(targets),
+        "CWPARITY_TARGETS": json.dumps([public_url(t) for t in targets]),
         "CWPARITY_WAIT": f"{load.wait_min},{load.wait_max}",
         "CWPARITY_PROFILE": load.profile,
         "CWPARITY_MAX_REQUESTS": str(load.max_requests or 0),
         "CWPARITY_GROUND_TRUTH": str(truth),
     }
+
+
+def credentials_env(targets: list[str]) -> dict[str, str]:
+    """The targets that carry credentials, keyed by their public URL, in an environment variable:
+    never in a child's command line (``ps`` shows it to every user), nor in a record, which names
+    a target by its public URL. Locust's master hands it to its workers with the rest of the plan."""
+    secret = {public_url(t): t for t in targets if has_credentials(t)}
+    return {"CWPARITY_CREDENTIALS": json.dumps(secret)} if secret else {}
 
 
 def worker_env(worker_dir: Path) -> dict[str, str]:
@@ -138,10 +150,13 @@ def run_load(
     out_dir.mkdir(parents=True, exist_ok=True)
     truth_path = out_dir / "ground-truth.json"
     # --csv: Locust rewrites locust_stats.csv every second, which the progress line reads
-    argv = [*locust_argv(load, targets[0], out_dir), "--csv", str(out_dir / "locust")]
+    host = public_url(targets[0])
+    argv = [*locust_argv(load, host, out_dir), "--csv", str(out_dir / "locust")]
+    mirrored = targets if len(targets) > 1 else []
     env = {
-        **os.environ,
-        **locust_env(load, routes, targets if len(targets) > 1 else [], truth_path),
+        **{k: v for k, v in os.environ.items() if k != "CWPARITY_CREDENTIALS"},
+        **locust_env(load, routes, mirrored, truth_path),
+        **credentials_env(targets),
     }
     bound = load.duration + load.stop_timeout + 60
     bind = master_address(load) if load.distributed else None
@@ -152,7 +167,7 @@ def run_load(
         "load: %d users for %gs against %s%s",
         load.users,
         load.duration,
-        ", ".join(targets),
+        ", ".join(public_url(t) for t in targets),
         _workers_text(load, bind),
     )
     with LocustProcesses(out_dir) as processes:

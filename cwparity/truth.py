@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from cwparity.redact import public_url
+
 #: bucket i > 0 holds latencies in (floor·base^(i-1), floor·base^i] ms; bucket 0 holds (0, floor]
 HISTOGRAM_BASE = 1.01
 HISTOGRAM_FLOOR_MS = 0.001
@@ -178,8 +180,11 @@ class GroundTruth:
         )
 
     def for_route(self, route: str, target: str | None = None) -> RouteTruth | None:
+        """The truth of ``route`` (at ``target``, a base URL from the config: the profile records
+        it without its credentials, so the two compare without them)."""
+        wanted = public_url(target) if target is not None else None
         for truth in self.routes:
-            if truth.route == route and (target is None or truth.target == target):
+            if truth.route == route and (wanted is None or public_url(truth.target) == wanted):
                 return truth
         return None
 

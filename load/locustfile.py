@@ -18,6 +18,9 @@ variable; in a distributed run the master's values reach every worker with its u
                          (side by side). Default: Locust's --host only.
   CWPARITY_WAIT          "min,max" seconds between a user's requests (default "0.05,0.2")
   CWPARITY_MAX_REQUESTS  stop the run after this many logical requests in all (a hard bound)
+  CWPARITY_CREDENTIALS   JSON {public base URL: the same URL with user:password@}: the targets'
+                         credentials, kept out of the command line (``ps``) and the records, which
+                         name a target by its public URL (--host and CWPARITY_TARGETS carry it)
 Read by the master (or the single process) only:
   CWPARITY_PROFILE       "steady" (default) or "ramp" (users climb linearly over the run)
   CWPARITY_GROUND_TRUTH  where to write ground truth JSON: per target and route, responses by
@@ -32,6 +35,7 @@ own end of a headless run waits only 0.5 s for the workers' last statistics.)
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import math
@@ -39,6 +43,7 @@ import os
 import random
 import time
 from collections import defaultdict
+from urllib.parse import unquote, urlsplit
 
 import gevent
 from locust import LoadTestShape, events, task
@@ -68,6 +73,7 @@ def _plan_options(parser, **_kwargs) -> None:
         ("targets", "[]", "JSON list of base URLs each logical request is mirrored to"),
         ("wait", "0.05,0.2", "min,max seconds between a user's requests"),
         ("max-requests", "0", "stop after this many logical requests in all (0: no bound)"),
+        ("credentials", "{}", "JSON {public base URL: the URL with user:password@}"),
     ):
         parser.add_argument(
             f"--cwparity-{name}",
@@ -93,6 +99,7 @@ class Plan:
         self.targets = json.loads(option("targets", "[]"))
         self.wait_min, self.wait_max = (float(x) for x in option("wait", "0.05,0.2").split(","))
         self.max_requests = int(option("max_requests", "0") or 0)
+        self.credentials: dict[str, str] = json.loads(option("credentials", "{}") or "{}")
         self.cap = self.max_requests  # this process's share of max_requests
 
     def share_for(self, runner) -> None:
@@ -175,6 +182,13 @@ class GroundTruth:
                 setattr(self, moment, part[moment] if mine is None else pick(mine, part[moment]))
         self.logical_requests += part["logical_requests"]
         self.requests += part["requests"]
+
+
+def basic_auth_header(url: str) -> str:
+    """The Authorization header for a URL's ``user:password@`` (percent-encoded in the URL)."""
+    parts = urlsplit(url)
+    pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+    return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
 
 
 def _bucket(value_ms: float) -> int:
@@ -311,11 +325,19 @@ class ParityUser(FastHttpUser):
 
     def on_start(self) -> None:
         # one session per target: a session is bound to its base URL (and takes its
-        # credentials from it, as HttpUser's would from an absolute URL)
+        # credentials from it, as HttpUser's would from an absolute URL); the truth and
+        # Locust's statistics name the target by its public URL
         self.sessions = [
-            (target, self.client if target == self.host else self._session(target))
-            for target in PLAN.targets or [self.host]
+            (target, self._session_for(target)) for target in PLAN.targets or [self.host]
         ]
+
+    def _session_for(self, target: str) -> FastHttpSession:
+        session = self.client if target == self.host else self._session(target)
+        if target in PLAN.credentials:
+            # set on the session bound to the public URL: an error Locust logs then names the
+            # URL without them
+            session.auth_header = basic_auth_header(PLAN.credentials[target])
+        return session
 
     def _session(self, base_url: str) -> FastHttpSession:
         return FastHttpSession(

@@ -29,6 +29,7 @@ from cwparity.hosts.series import (
 )
 from cwparity.judge.panel import LATENCY_KINDS, Shape, interpolate, query_shape
 from cwparity.lint import LintContext
+from cwparity.redact import public_url
 from cwparity.results import CheckResult, Status
 from cwparity.window import Window
 
@@ -69,8 +70,11 @@ def check_datasource(config: RunConfig) -> CheckResult:
     source, why = find_datasource(config)
     if source is None:
         return result(cid, KIND, name, False, why)
-    wanted = (config.grafana.datasource.url or config.prometheus.url).rstrip("/")
-    observed = {"type": source.get("type"), "url": source.get("url"), "uid": source.get("uid")}
+    # compared without credentials: the datasource keeps its own (basicAuth), and a
+    # ``user:password@`` in the harness's URL is neither part of the address nor for a report
+    wanted = public_url(config.grafana.datasource.url or config.prometheus.url).rstrip("/")
+    points_at = public_url(str(source.get("url", ""))).rstrip("/")
+    observed = {"type": source.get("type"), "url": points_at, "uid": source.get("uid")}
     if source.get("type") != "prometheus":
         return result(
             cid,
@@ -80,13 +84,13 @@ def check_datasource(config: RunConfig) -> CheckResult:
             f"{name} is of type {source.get('type')}, not prometheus",
             observed,
         )
-    if str(source.get("url", "")).rstrip("/") != wanted:
+    if points_at != wanted:
         return result(
             cid,
             KIND,
             name,
             False,
-            f"{name} points at {source.get('url')}, expected {wanted}",
+            f"{name} points at {points_at}, expected {wanted}",
             observed,
         )
     url = f"{config.grafana.url}/api/datasources/uid/{source['uid']}/health"

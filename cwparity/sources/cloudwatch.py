@@ -26,6 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 
 from cwparity.config import CloudWatchConfig, Route, redact_url
 from cwparity.errors import ConfigError, SourceError
+from cwparity.redact import public_url
 from cwparity.samples import StatGrid
 from cwparity.window import Window
 
@@ -51,7 +52,8 @@ def make_client(config: CloudWatchConfig, service: str = "cloudwatch") -> Any:
         session = boto3.Session(profile_name=config.profile, region_name=config.region)
         return session.client(
             service,
-            endpoint_url=config.endpoint_url,
+            # CloudWatch signs with SigV4: a ``user:password@`` in the URL is never a credential
+            endpoint_url=public_url(config.endpoint_url) if config.endpoint_url else None,
             config=Config(
                 retries={"mode": "standard", "max_attempts": 3},
                 connect_timeout=5,

@@ -37,6 +37,7 @@ def prometheus_session(prometheus: PrometheusConfig, with_auth: bool = True) -> 
     if tls.server_name:
         session.mount("https://", ServerNameAdapter(tls.server_name))
     if not with_auth:
+        session.auth = Anonymous()
         return session
     if tls.cert_file and tls.key_file:
         session.cert = (
@@ -51,6 +52,14 @@ def prometheus_session(prometheus: PrometheusConfig, with_auth: bool = True) -> 
     if prometheus.sigv4 is not None:
         session.auth = SigV4Signer.from_config(prometheus.sigv4)
     return session
+
+
+class Anonymous(AuthBase):
+    """No credentials at all: without an auth object requests would send a URL's
+    ``user:password@`` as basic auth, and an "anonymous" probe would not be anonymous."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
 
 
 class PrometheusHTTPSession(requests.Session):

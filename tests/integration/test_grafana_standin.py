@@ -254,6 +254,77 @@ def test_anonymous_access_fails(grafana):
     assert "anonymous access on" in check.reason
 
 
+def with_credentials(url: str, user: str, password: str) -> str:
+    return url.replace("://", f"://{user}:{password}@", 1)
+
+
+def credentialed(config: RunConfig, state: StandinState, grafana_url: str) -> RunConfig:
+    """``config`` with ``user:password@`` in prometheus.url and grafana.url, and no other
+    Grafana credentials: the URL's are the ones sent."""
+    prometheus = config.prometheus.model_copy(
+        update={"url": with_credentials(state.prometheus_url, "promuser", "PromUrl!Pass")}
+    )
+    grafana = config.grafana.model_copy(
+        update={"url": grafana_url, "username_env": None, "password_env": None}
+    )
+    return config.model_copy(update={"prometheus": prometheus, "grafana": grafana})
+
+
+def test_the_datasource_is_compared_and_reported_without_credentials(grafana, window):
+    state, config = grafana
+    url = with_credentials(config.grafana.url, "admin", state.admin_password)
+    config = credentialed(config, state, url)
+    check = by_id(grafana_checks(config, window, host=None))["grafana.datasource[Prometheus]"]
+    assert check.status is Status.PASS, check.reason
+    # the twin: a datasource elsewhere still fails, and neither URL's credentials are shown
+    state.datasource_url = with_credentials("http://127.0.0.1:1", "dsuser", "DsUrl!Pass")
+    check = by_id(grafana_checks(config, window, host=None))["grafana.datasource[Prometheus]"]
+    assert check.status is Status.FAIL
+    assert (
+        check.reason == f"Prometheus points at http://127.0.0.1:1, expected {state.prometheus_url}"
+    )
+    text = json.dumps(check.to_dict())
+    for secret in ("PromUrl!Pass", "DsUrl!Pass", state.admin_password):
+        assert secret not in text
+
+
+def test_credentials_in_grafana_url_are_used_but_never_by_the_anonymous_probe(grafana, window):
+    state, config = grafana
+    config = credentialed(
+        config, state, with_credentials(config.grafana.url, "admin", state.admin_password)
+    )
+    checks = by_id(grafana_checks(config, window, host=None))
+    assert checks["grafana.dashboard[flask-latency]"].status is Status.PASS  # signed in
+    security = by_id(grafana_security_checks(config))
+    assert security["security.grafana.anonymous"].status is Status.PASS
+    state.anonymous = True
+    assert (
+        by_id(grafana_security_checks(config))["security.grafana.anonymous"].status is Status.FAIL
+    )
+
+
+def test_a_token_wins_over_credentials_in_grafana_url(grafana, window, monkeypatch):
+    state, config = grafana
+    state.api_token = "glsa_standin-token"
+    monkeypatch.setenv("CWPARITY_TEST_GRAFANA_TOKEN", state.api_token)
+    config = credentialed(config, state, with_credentials(config.grafana.url, "admin", "wrong"))
+    config = config.model_copy(
+        update={
+            "grafana": config.grafana.model_copy(
+                update={"token_env": "CWPARITY_TEST_GRAFANA_TOKEN"}
+            )
+        }
+    )
+    try:
+        check = by_id(grafana_checks(config, window, host=None))["grafana.dashboard[flask-latency]"]
+        assert check.status is Status.PASS, check.reason
+        state.api_token = "another-token"
+        check = by_id(grafana_checks(config, window, host=None))["grafana.dashboard[flask-latency]"]
+        assert check.status is Status.FAIL
+    finally:
+        state.api_token = None
+
+
 def test_a_non_strict_profile_reports_the_default_password_as_a_warning(grafana):
     state, config = grafana
     state.accept_default_admin = True

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from cwparity.config import load_config, parse_config, parse_duration, redact_url
@@ -132,3 +134,26 @@ def test_distributed_load_keys(tmp_path):
         parse_config({"load": {"remote_workers": 1}})
     with pytest.raises(ConfigError, match=r"load\.workers"):
         parse_config({"load": {"workers": -1}})
+
+
+def test_redact_url_hides_a_password_with_a_raw_at_sign_and_keeps_the_address():
+    from cwparity.redact import public_url, redact_url
+
+    assert redact_url("GET http://u:p@ss@h:1/x?q=a@b") == "GET http://***@h:1/x?q=a@b"
+    assert public_url("http://u:p%40ss@[::1]:9090/p") == "http://[::1]:9090/p"
+    assert public_url("http://h:9090") == "http://h:9090"
+    assert public_url("http://u:p@[::1") == "http://[::1"  # not splittable: still no secret
+
+
+def test_load_hands_credentials_to_locust_outside_its_command_line(tmp_path):
+    from cwparity.config import LoadConfig, Route
+    from cwparity.load import PLAN_VARIABLES, credentials_env, locust_argv, locust_env
+
+    targets = ["http://old:Pa55!word@127.0.0.1:8080", "http://127.0.0.1:8081"]
+    env = locust_env(LoadConfig(), [Route(path="/")], targets, tmp_path / "truth.json")
+    argv = locust_argv(LoadConfig(), "http://127.0.0.1:8080", tmp_path)
+    assert "Pa55" not in " ".join(argv) + env["CWPARITY_TARGETS"]
+    secret = credentials_env(targets)
+    assert json.loads(secret["CWPARITY_CREDENTIALS"]) == {"http://127.0.0.1:8080": targets[0]}
+    assert credentials_env(targets[1:]) == {}
+    assert "CWPARITY_CREDENTIALS" in PLAN_VARIABLES  # local workers get it from the master

@@ -197,3 +197,16 @@ def test_a_refusal_says_the_servers_words_and_the_auth_keys():
     assert refused(401, "Unauthorized\n", prometheus()) == (
         "HTTP 401: Unauthorized (check the prometheus auth settings: none are configured)"
     )
+
+
+def test_credentials_in_the_url_are_sent_with_auth_and_never_without():
+    prometheus = parse_config(
+        {"prometheus": {"url": "http://u:Url!Pass@127.0.0.1:9090"}}
+    ).prometheus
+
+    def authorization(session: requests.Session) -> str | None:
+        request = requests.Request("GET", f"{prometheus.url}/api/v1/query")
+        return session.prepare_request(request).headers.get("Authorization")
+
+    assert authorization(prometheus_session(prometheus)) == "Basic dTpVcmwhUGFzcw=="  # u:Url!Pass
+    assert authorization(prometheus_session(prometheus, with_auth=False)) is None
