@@ -6,6 +6,7 @@ the app's own count, not with another estimate. Short loads against loopback onl
 
 from __future__ import annotations
 
+import base64
 import signal
 import threading
 import time
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.integration
 
 STATUSES = {"/": 200, "/missing": 404, "/boom": 500, "/slow": 200}
 ROUTES = [Route(path=p, weight=w) for p, w in (("/", 3), ("/missing", 1), ("/boom", 1))]
+PRIVATE_AUTH = "Basic " + base64.b64encode(b"ops:Pa55!w@rd").decode()
 SLOW = 1.5  # seconds: longer than a user's wait, so some are in flight when the run stops
 
 
@@ -57,6 +59,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         status = STATUSES.get(self.path, 404)
+        if self.path == "/private":  # basic auth ops:Pa55!w@rd, as a URL's userinfo sends it
+            status = 200 if self.headers.get("Authorization") == PRIVATE_AUTH else 401
         if self.path == "/slow":
             time.sleep(SLOW)
         with self.server.lock:
@@ -183,3 +187,32 @@ def test_remote_workers_that_never_come_end_the_load_in_bounded_time(app, tmp_pa
         run_load(load, ROUTES, [app.url], tmp_path)
     assert time.monotonic() - started < 20
     assert not port_open(port)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_credentials_in_a_target_url_reach_every_worker_and_no_command_line(
+    app, tmp_path, workers, monkeypatch
+):
+    """Each target's ``user:password@`` is sent as its basic auth (the master hands it to its
+    workers), while the command lines and the truth name it by its public URL. The twin: the
+    same app under another name with a wrong password is refused."""
+    argvs: list[str] = []
+    real_start = LocustProcesses.start
+
+    def start_and_remember(self, name, argv, env):
+        argvs.append(" ".join(argv))
+        return real_start(self, name, argv, env)
+
+    monkeypatch.setattr(LocustProcesses, "start", start_and_remember)
+    app.counts.clear()
+    good = app.url.replace("://", "://ops:Pa55%21w%40rd@")
+    other_name = app.url.replace("127.0.0.1", "localhost")
+    wrong = other_name.replace("://", "://ops:wrong@")
+    routes = [Route(path="/private")]
+    truth = run_load(quick_load(workers=workers), routes, [good, wrong], tmp_path)
+    assert truth_by_route(truth, app.url)["GET /private"].keys() == {"200"}
+    assert truth_by_route(truth, other_name)["GET /private"].keys() == {"401"}
+    assert truth.for_route("GET /private", good) == truth.for_route("GET /private", app.url)
+    assert len(argvs) == 1 + workers
+    for text in [*argvs, (tmp_path / "ground-truth.json").read_text()]:
+        assert "Pa55" not in text and "wrong" not in text
