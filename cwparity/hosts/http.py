@@ -10,12 +10,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from requests.auth import AuthBase
 
 from cwparity.hosts.settings import GrafanaConfig
 
 # Prometheus: the same session (auth, TLS, SigV4) as the parity source's
-from cwparity.sources.prometheus_http import Anonymous, prometheus_session
+from cwparity.sources.prometheus_http import Anonymous, BearerAuth, prometheus_session
 
 __all__ = [
     "get_json",
@@ -35,21 +34,10 @@ def grafana_session(grafana: GrafanaConfig, with_auth: bool = True) -> requests.
     session.headers["Accept"] = "application/json"
     if with_auth:
         token = grafana.token()
-        # an auth object, not a header: requests would replace a header with the basic auth of
-        # a ``user:password@`` in grafana.url, which is only the fallback
         session.auth = BearerAuth(token) if token else grafana.auth()
     else:
         session.auth = Anonymous()
     return session
-
-
-class BearerAuth(AuthBase):
-    def __init__(self, token: str) -> None:
-        self.token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self.token}"
-        return request
 
 
 def get_json(session: requests.Session, url: str, **kwargs: Any) -> tuple[int, Any]:

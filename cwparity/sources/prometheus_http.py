@@ -44,11 +44,11 @@ def prometheus_session(prometheus: PrometheusConfig, with_auth: bool = True) -> 
             _readable(tls.cert_file, "tls.cert_file"),
             _readable(tls.key_file, "tls.key_file"),
         )
-    if prometheus.basic_auth is not None:
-        session.auth = (prometheus.basic_auth.username, prometheus.basic_auth.resolved_password())
     token = prometheus.bearer()
     if token:
-        session.headers["Authorization"] = f"Bearer {token}"
+        session.auth = BearerAuth(token)
+    if prometheus.basic_auth is not None:
+        session.auth = (prometheus.basic_auth.username, prometheus.basic_auth.resolved_password())
     if prometheus.sigv4 is not None:
         session.auth = SigV4Signer.from_config(prometheus.sigv4)
     return session
@@ -59,6 +59,18 @@ class Anonymous(AuthBase):
     ``user:password@`` as basic auth, and an "anonymous" probe would not be anonymous."""
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
+
+
+class BearerAuth(AuthBase):
+    """A bearer token as an auth object, not a session header: requests would replace such a
+    header with the basic auth of a URL's ``user:password@``, which is only the fallback."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.token}"
         return request
 
 

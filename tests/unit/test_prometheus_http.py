@@ -210,3 +210,11 @@ def test_credentials_in_the_url_are_sent_with_auth_and_never_without():
 
     assert authorization(prometheus_session(prometheus)) == "Basic dTpVcmwhUGFzcw=="  # u:Url!Pass
     assert authorization(prometheus_session(prometheus, with_auth=False)) is None
+
+
+def test_a_bearer_token_wins_over_credentials_in_the_url():
+    config = {"url": "http://u:Url!Pass@127.0.0.1:9090", "bearer_token": "tok-1"}
+    prometheus = parse_config({"prometheus": config}).prometheus
+    request = requests.Request("GET", f"{prometheus.url}/api/v1/query")
+    prepared = prometheus_session(prometheus).prepare_request(request)
+    assert prepared.headers["Authorization"] == "Bearer tok-1"
