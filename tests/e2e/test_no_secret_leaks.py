@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import threading
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import quote
 
@@ -264,3 +265,21 @@ def test_no_secret_reaches_files_output_or_command_lines(tmp_path):
     haystacks |= run_folder_files(tmp_path / "one") | run_folder_files(tmp_path / "two")
     assert any(path.endswith("locust_stats.csv") for path in haystacks)
     assert leaks(haystacks) == []
+    parsed = [
+        path for name in ("results.json", "junit.xml") for path in tmp_path.glob(f"*/*/{name}")
+    ]
+    assert len(parsed) == 4
+    for path in parsed:
+        strict_parse(path)
+
+
+def strict_parse(path: Path) -> None:
+    """results.json as RFC 8259 JSON (no NaN/Infinity), junit.xml with expat."""
+    if path.suffix == ".xml":
+        ET.parse(path)
+        return
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{path}: {constant} is not JSON")
+
+    json.loads(path.read_text(), parse_constant=refuse)
