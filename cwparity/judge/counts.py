@@ -32,12 +32,15 @@ def judge_counts(
     verdicts: list[pd.DataFrame] | None = None,
 ) -> list[CheckResult]:
     total = aligned.totals.loc[route]
-    checks = [_backends_window(route, total, config)]
+    truth_checks = []
     if config.load.enabled and truth is not None:
-        checks.append(against_truth(route, "cloudwatch", total.cw_count, 0.0, truth, config))
-        checks.append(
+        truth_checks.append(against_truth(route, "cloudwatch", total.cw_count, 0.0, truth, config))
+        truth_checks.append(
             against_truth(route, "prometheus", total.prom_count, total.prom_count_u, truth, config)
         )
+    if nothing_seen(total):
+        return [no_data(route, total), *truth_checks]
+    checks = [_backends_window(route, total, config), *truth_checks]
     grid = aligned.grid
     if verdicts is not None and grid is not None and grid["cw_count"].shape[1] > KEEP_ALL:
         return checks + _periods_at_once(aligned, route, config, verdicts)
@@ -90,6 +93,28 @@ def _periods_at_once(
     errors = [labels[i] for i in np.flatnonzero(status == "error")]
     worst = checks[-1] if passed.any() else None
     return [*checks, summary("count", route, counts, failed, errors, worst)]
+
+
+def nothing_seen(total) -> bool:
+    """Neither side saw a request of the route in the window: 0 = 0 compares nothing."""
+    values = (float(total.cw_count), float(total.prom_count), float(total.prom_count_u))
+    return all(value == 0 for value in values)
+
+
+def no_data(route: str, total) -> CheckResult:
+    """NoData is not parity: a window before the app existed, or shifted by a time-zone
+    mistake, or a route mapped wrong would otherwise pass on 0 = 0."""
+    return CheckResult(
+        f"count[{route}]",
+        "count",
+        route,
+        Status.ERROR,
+        f"no data: neither CloudWatch nor Prometheus saw a request of {route} in this window, "
+        "so nothing was compared (was the app serving it then? is the window in UTC? does the "
+        "mapping name the route both sides use?)",
+        observed={"cloudwatch": float(total.cw_count), "prometheus": float(total.prom_count)},
+        details={"finding": f"no data for {route} on either side in the window"},
+    )
 
 
 def count_tolerance(derived: float, why: str, config: RunConfig, key: str) -> Tolerance:

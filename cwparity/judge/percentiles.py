@@ -39,7 +39,10 @@ class RankRange:
 def rank_range(
     les: np.ndarray, cumulative: np.ndarray, u: np.ndarray, q: float
 ) -> RankRange | None:
-    """From cumulative bucket counts (``les`` ascending, last +Inf) and their uncertainty."""
+    """From cumulative bucket counts (``les`` ascending, last +Inf) and their uncertainty;
+    None when no rank can be placed (no request, or counts unknown: NaN after a lost target)."""
+    if not len(les) or not (np.isfinite(cumulative).all() and np.isfinite(u).all()):
+        return None
     total, total_u = float(cumulative[-1]), float(u[-1])
     if total - total_u <= 0:
         return None
@@ -106,11 +109,34 @@ def judge_cloudwatch_percentiles(
         ranged = _ranges_for(period, q) if q and not period.empty else None
         label = period_label(row.period_start)
         check_id = f"percentile.{row.stat}[{route}]@{label}"
+        if _unknown(period):
+            checks.append(_not_scraped(check_id, route, label, row.stat, row.value))
+            continue
         if ranged is None:
             checks.append(_no_range(check_id, route, label, row.stat, row.value, period))
             continue
         checks.append(_in_range(check_id, route, label, row.stat, row.value, ranged, edge))
     return checks
+
+
+def _unknown(buckets: pd.DataFrame) -> bool:
+    """Some bucket's count is unknown: a boundary after its series' last scrape."""
+    return bool(buckets["count"].isna().any() or buckets["u"].isna().any())
+
+
+def _not_scraped(
+    check_id: str, route: str, scope: str, stat: str, value: float | None = None
+) -> CheckResult:
+    return CheckResult(
+        check_id,
+        "percentile" if "@" in check_id else "percentile_client",
+        route,
+        Status.SKIP,
+        f"{stat} not compared: Prometheus has no samples of this route's histogram at a "
+        "boundary (after its last scrape: the target was lost or not scraped yet)",
+        scope=scope,
+        observed={} if value is None else {"cloudwatch_ms": value * 1000},
+    )
 
 
 def _no_range(
@@ -192,6 +218,11 @@ def judge_client_percentiles(
     window = buckets[(buckets.route == route) & buckets.period_start.isna()]
     if truth is None or not truth.latency.total or window.empty:
         return []
+    if _unknown(window):
+        return [
+            _not_scraped(f"percentile_client.{stat}[{route}]", route, "window", stat)
+            for stat in QUANTILES
+        ]
     checks = []
     for stat, q in QUANTILES.items():
         ranged = _ranges_for(window, q)
