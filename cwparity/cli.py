@@ -265,7 +265,21 @@ def _dispatch(args: argparse.Namespace):
 
 
 def _raise_interrupt(signum, frame):
+    from cwparity.phases import note_signal
+
+    note_signal(signum)
     raise KeyboardInterrupt
+
+
+def _interrupted(err: KeyboardInterrupt) -> int:
+    print("cwparity: interrupted; everything it started was stopped", file=sys.stderr)
+    run_dir = getattr(err, "run_dir", None)
+    if run_dir is not None:
+        print(
+            f"cwparity: partial report (marked interrupted, not a verdict) {run_dir}/report.html",
+            file=sys.stderr,
+        )
+    return 130
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -286,9 +300,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"cwparity: error: {err}", file=sys.stderr)
         return err.exit_code
-    except KeyboardInterrupt:
-        print("cwparity: interrupted; everything it started was stopped", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        return _interrupted(err)
     if outcome is None:
         return 0
     summary = ", ".join(f"{n} {s}" for s, n in outcome.summary.items() if n)

@@ -22,3 +22,12 @@ class StackError(HarnessError):
 
 class SourceError(HarnessError):
     """CloudWatch or Prometheus could not be reached or answered with an error."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped a run after its folder was written: ``run_dir`` holds the
+    partial results, marked interrupted (never a verdict)."""
+
+    def __init__(self, run_dir: object) -> None:
+        super().__init__(str(run_dir))
+        self.run_dir = run_dir

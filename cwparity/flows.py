@@ -10,22 +10,31 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
 
+from cwparity import phases
 from cwparity.alarms.demo import create_demo_alarms, fault_env
 from cwparity.alarms.replay import alarm_phase
 from cwparity.alarms.replay import prepare as prepare_alarms
-from cwparity.config import RunConfig, load_config
-from cwparity.errors import ConfigError
+from cwparity.config import RunConfig, load_config, redact
+from cwparity.errors import ConfigError, Interrupted
 from cwparity.parts import marker_expression, require
 from cwparity.paths import CONFIGS_DIR, SUITES_DIR
-from cwparity.report import read_document, write_all
-from cwparity.run import RunPlan, connect, timestamp_slug, window_for_load
+from cwparity.report import build_document, read_document, write_all
+from cwparity.run import (
+    RunPlan,
+    connect,
+    interrupted_check,
+    interruption,
+    timestamp_slug,
+    window_for_load,
+)
 from cwparity.window import Window, align_down, align_up, parse_time
 
 log = logging.getLogger(__name__)
@@ -88,21 +97,17 @@ def demo(
     )
     # the demo talks to moto only: its placeholder credentials, never the user's real ones
     os.environ.update(MOTO_CREDENTIALS)
-    with EmbeddedStack(spec, keep_logs_in=run_dir) as stack:
+    meta: dict = {"mode": "demo", "started_at": started, "app_env": app_env}
+    with written_if_interrupted(config, run_dir, meta), EmbeddedStack(spec, run_dir) as stack:
         config = stack.configure(config)
         if alarms:
             create_demo_alarms(config)
         embedded_config = write_config(config, run_dir / "config.yaml")
-        meta = {
-            "mode": "demo",
-            "started_at": started,
-            "app_env": app_env,
-            "stack": {
-                "app": ", ".join(app.script for app in spec.apps),
-                "cloudwatch": "moto (embedded)",
-                "prometheus": stack.prometheus_url,
-                "alertmanager": stack.alertmanager_url or None,
-            },
+        meta["stack"] = {
+            "app": ", ".join(app.script for app in spec.apps),
+            "cloudwatch": "moto (embedded)",
+            "prometheus": stack.prometheus_url,
+            "alertmanager": stack.alertmanager_url or None,
         }
         # the rules must run before the load: Prometheus evaluates them in real time only
         with alarm_phase(config, run_dir, meta, CONFIGS_DIR, stack):
@@ -135,8 +140,9 @@ def run(
     meta: dict = {"mode": mode, "started_at": datetime.now(UTC).isoformat()}
     if only is not None:
         meta["parts"] = list(only)
-    plan_run(config, config_path.resolve(), run_dir, meta, parity, window).save()
-    return judge_folder(run_dir, only)
+    with written_if_interrupted(config, run_dir, meta, window):
+        plan_run(config, config_path.resolve(), run_dir, meta, parity, window).save()
+        return judge_folder(run_dir, only)
 
 
 def hosts(config_path: Path, out: Path | None) -> Outcome:
@@ -190,6 +196,7 @@ def load_and_plan(config: RunConfig, config_path: Path, run_dir: Path, meta: dic
 
     sources = connect(config)
     scrape_interval = sources.prometheus.scrape_interval()
+    phases.enter("load", checkpoint=False)  # the test switch's point is with Locust running
     # a quiet start edge needs a scrape before the first request, not only time before it
     if not sources.prometheus.wait_for_fresh_scrape(timeout=3 * scrape_interval + 5):
         log.warning(
@@ -270,10 +277,46 @@ def judge_folder(run_dir: Path, only: Sequence[str] | None = None) -> Outcome:
         args += ["-m", marker_expression(only)]
     pytest_code = int(pytest.main(args))
     results = run_dir / "results.json"
+    if pytest_code == pytest.ExitCode.INTERRUPTED and results.exists():
+        raise Interrupted(run_dir)  # the plugin wrote the partial record, marked interrupted
     if not results.exists():
         raise ConfigError(f"the suites ended with code {pytest_code} and wrote no results")
     document = read_document(results)
     return Outcome(document["exit_code"], run_dir, document["verdict"], document["summary"])
+
+
+@contextmanager
+def written_if_interrupted(
+    config: RunConfig, run_dir: Path, meta: dict, window: Window | None = None
+) -> Iterator[None]:
+    """Ctrl-C or SIGTERM before the suites wrote the run folder's record (during the stack's
+    start or the load) still leaves one: partial, marked interrupted, ERROR."""
+    phases.reset()
+    try:
+        yield
+    except KeyboardInterrupt:
+        if not (run_dir / "results.json").exists():
+            write_interrupted(config, run_dir, meta, window)
+        raise Interrupted(run_dir) from None
+
+
+def write_interrupted(
+    config: RunConfig, run_dir: Path, meta: dict, window: Window | None = None
+) -> None:
+    """The record of a run stopped before anything was judged."""
+    where = interruption()
+    run = {
+        "name": config.name,
+        "mode": meta.get("mode", "run"),
+        "started_at": meta.get("started_at"),
+        "finished_at": datetime.now(UTC).isoformat(),
+        "window": window.to_dict() if window else None,
+        "config_digest": config.digest(),
+        "config": config.redacted(),
+        "meta": meta,
+        "interrupted": where,
+    }
+    write_all(run_dir, build_document([interrupted_check(where)], redact(run)))
 
 
 def rerender(run_dir: Path) -> Outcome:

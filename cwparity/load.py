@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
+from cwparity import phases
 from cwparity.config import LoadConfig, Route, split_host_port
 from cwparity.errors import StackError
 from cwparity.paths import LOCUSTFILE
@@ -174,6 +175,7 @@ def run_load(
         master = processes.start("locust", argv, env)
         if bind is not None:
             processes.start_workers(load.workers, bind)
+        phases.reached("load")  # test support: interrupt here, with every child running
         stats_csv = out_dir / "locust_stats.csv"
         returncode = watch_load(master, load.duration, bound, stats_csv, workers=load.workers)
         if returncode is not None:

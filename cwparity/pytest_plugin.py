@@ -72,6 +72,8 @@ class ParitySession:
         self.document: dict[str, Any] | None = None
         self.period_verdicts: dict[str, Any] | None = None
         self.charted: dict[str, Any] = {}
+        #: the phase and signal of an interruption, once one happened
+        self.interrupted: dict[str, str] | None = None
 
     @property
     def plan(self) -> RunPlan:
@@ -143,11 +145,37 @@ class ParitySession:
     def all_checks(self) -> list[CheckResult]:
         return [*(self.parity_checks() if self._evaluated else []), *self.recorded]
 
-    def write_reports(self) -> dict[str, Path]:
-        from cwparity.report import build_document, write_all
+    def write_reports(self, interrupted: bool = False) -> dict[str, Path]:
+        """The run folder's record and views. Interrupted (before or while writing them), the
+        record says so and is ERROR: checks the run did not reach are missing, not passed."""
+        from cwparity import phases
 
-        self.document = build_document(self.all_checks(), self.run_summary())
+        phases.enter("report", checkpoint=False)
+        try:
+            phases.reached("report")
+            return self._write(interrupted)
+        except KeyboardInterrupt:
+            self._write(True)  # results.json first: the record survives a second interrupt
+            raise
+
+    def _write(self, interrupted: bool) -> dict[str, Path]:
+        from cwparity.report import build_document, write_all
+        from cwparity.run import interrupted_check
+
+        checks, summary = self.all_checks(), self.run_summary()
+        if interrupted:
+            summary["interrupted"] = self.interrupted or self.note_interrupt()
+            checks = [interrupted_check(summary["interrupted"]), *checks]
+        self.document = build_document(checks, summary)
         return write_all(self.run_dir, self.document)
+
+    def note_interrupt(self) -> dict[str, str]:
+        """Where the interruption happened, read once (before the report phase is entered)."""
+        from cwparity.run import interruption
+
+        if self.interrupted is None:
+            self.interrupted = interruption()
+        return self.interrupted
 
     def run_summary(self) -> dict[str, Any]:
         """The run's record for the report, with every secret masked (targets, Locust names
@@ -202,13 +230,14 @@ class PendingRun:
 
     def prepare(self, parity: bool) -> tuple[RunPlan, HarnessError | None]:
         """The run folder and its plan, as ``cwparity run`` writes them."""
-        from cwparity.flows import new_run_dir, plan_run, recent_window
+        from cwparity.flows import new_run_dir, plan_run, recent_window, written_if_interrupted
         from cwparity.run import RunPlan
 
         run_dir = new_run_dir(self.config, self.out)
         meta = {"mode": "pytest", "started_at": datetime.now(UTC).isoformat()}
         try:
-            plan = plan_run(self.config, self.config_path, run_dir, meta, parity, self.window)
+            with written_if_interrupted(self.config, run_dir, meta, self.window):
+                plan = plan_run(self.config, self.config_path, run_dir, meta, parity, self.window)
             error = None
         except HarnessError as err:
             log.error("cwparity: %s", err)
@@ -277,6 +306,35 @@ def pytest_configure(config: pytest.Config) -> None:
     except (HarnessError, OSError) as err:
         raise pytest.UsageError(f"cwparity: {err}") from None
     config.stash[SESSION_KEY] = session
+    stop_on_sigterm()
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (a CI job's timeout) stops the session as Ctrl-C does, so the session-finish
+    hook writes the interrupted record; left alone when someone (the CLI) already handles it."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt_on_signal)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    import signal
+    import threading
+
+    ours = signal.getsignal(signal.SIGTERM) is _interrupt_on_signal
+    if ours and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _interrupt_on_signal(signum: int, frame: Any) -> None:
+    from cwparity.phases import note_signal
+
+    note_signal(signum)
+    raise KeyboardInterrupt
 
 
 def with_testinfra_options(run_config: RunConfig, config: pytest.Config) -> RunConfig:
@@ -363,10 +421,19 @@ def pytest_runtestloop(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The reports, from what was judged. An interrupted session (Ctrl-C, SIGTERM) writes a
+    partial record marked interrupted, ERROR: never a PASS from the checks it reached."""
     parity = active_session(session.config)
     if parity is None or not parity.prepared:
         return
-    paths = parity.write_reports()
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    if interrupted:
+        parity.note_interrupt()
+    try:
+        paths = parity.write_reports(interrupted)
+    except KeyboardInterrupt:  # while writing them: the interrupted record was written
+        session.exitstatus = pytest.ExitCode.INTERRUPTED
+        return
     log.info("report written: %s", paths["html"])
 
 

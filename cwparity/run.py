@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from cwparity import __version__
+from cwparity import __version__, phases
 from cwparity.alarms.replay import alarm_checks
 from cwparity.align import Aligned, Sampling, align, bucket_increases
 from cwparity.assess.capacity import cost_block
@@ -24,6 +24,7 @@ from cwparity.assess.checks import assessment_checks
 from cwparity.config import RunConfig, load_config
 from cwparity.errors import HarnessError
 from cwparity.judge import PercentileInputs, judge_run
+from cwparity.judge.gaps import scrape_gaps
 from cwparity.judge.periods import PeriodVerdicts, collapse
 from cwparity.judge.resolution import period_findings
 from cwparity.lint import lint_checks
@@ -238,15 +239,25 @@ def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
     lint += period_findings(config.window.period, sources.versions["cloudwatch_endpoint"])
     sampling = sampling_for(config, plan.window, scrape_interval)
     pad = 2 * scrape_interval + sampling.skew
-    wait_until(plan.window.end.timestamp() + pad, "Prometheus to scrape past the window")
+    with phases.phase("scrape_wait"):
+        wait_until(plan.window.end.timestamp() + pad, "Prometheus to scrape past the window")
     state = FetchState()
     wants_buckets = percentiles_judged(config, plan.truth)
-    result = settle(
-        lambda: fetch(sources, config, plan.window, sampling, state, wants_buckets),
-        Fetched.same_as,
-        timeout=config.window.settle_timeout,
-        poll=config.window.settle_poll,
-    )
+
+    def poll() -> Fetched:
+        with phases.phase("fetch"):
+            fetched = fetch(sources, config, plan.window, sampling, state, wants_buckets)
+        phases.reached("settle")  # between two polls: the test switch's point for settle
+        return fetched
+
+    with phases.phase("settle", checkpoint=False):
+        result = settle(
+            poll,
+            Fetched.same_as,
+            timeout=config.window.settle_timeout,
+            poll=config.window.settle_poll,
+        )
+    phases.enter("judging")
     fetched = result.value
     fetched.save(plan.run_dir)
     routes = [route.key for route in config.routes]
@@ -258,6 +269,7 @@ def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
     percentiles = percentile_inputs(fetched, buckets)
     tabled: list[pd.DataFrame] = []
     checks = judge_run(aligned, plan.truth, config, percentiles, tabled)
+    checks += scrape_gaps(fetched.prom_count, routes, plan.window, sampling)
     calls = cloudwatch_cost(sources, config, fetched)  # the parity read's calls, before coverage's
     # coverage (every route either side saw) and the job's cardinality, then the cost estimate
     assessed, inventory = assessment_checks(
@@ -307,6 +319,24 @@ def not_settled(checks: list[CheckResult], polls: int, waited: float) -> list[Ch
         f"{why}: raise window.settle_timeout or judge later with --no-load",
     )
     return [settle_check, *downgraded]
+
+
+def interruption() -> dict[str, str]:
+    """What the record says about an interruption: the phase it cut short and the signal."""
+    return {"phase": phases.current(), "signal": phases.last_signal()}
+
+
+def interrupted_check(where: dict[str, str]) -> CheckResult:
+    """The ERROR an interrupted run carries: it is a partial record, never a verdict."""
+    return CheckResult(
+        "run[interrupted]",
+        "run",
+        "run",
+        Status.ERROR,
+        f"interrupted by {where['signal']} during {where['phase']}: what that phase and the "
+        "ones after it would have judged is missing, so this run is not a verdict",
+        details={"finding": f"run interrupted during {where['phase']}"},
+    )
 
 
 def error_check(err: HarnessError) -> CheckResult:

@@ -55,6 +55,8 @@ def entry_for(run_dir: Path, document: dict[str, Any]) -> dict[str, Any]:
         "mode": run.get("mode"),
         "verdict": document.get("verdict"),
         "exit_code": document.get("exit_code"),
+        # the phase and signal that cut the run short (None: it ran to the end)
+        "interrupted": run.get("interrupted"),
         "summary": document.get("summary") or {},
         "kinds": kind_counts(document.get("checks") or []),
         "report": f"{run_dir.name}/report.html",

@@ -8,17 +8,22 @@ from pathlib import Path
 from typing import Any
 
 from cwparity import __version__
-from cwparity.results import CheckResult, exit_code, verdict
+from cwparity.results import CheckResult, Status, exit_code, verdict
 
 SCHEMA = "cwparity/results"
 SCHEMA_VERSION = 3
 #: numbers JSON has no word for (an unbounded tolerance, a mean of nothing), written as the
 #: strings JavaScript's ``Number()`` reads back, so every strict parser takes the file
 NON_FINITE = {"Infinity": math.inf, "-Infinity": -math.inf, "NaN": math.nan}
+#: the CLI's exit code for an interrupted run (128 + SIGINT, as shells report Ctrl-C)
+INTERRUPTED_EXIT = 130
 
 
 def build_document(checks: list[CheckResult], run: dict[str, Any]) -> dict[str, Any]:
-    status = verdict(checks)
+    """The record; an interrupted run (``run.interrupted``) is ERROR whatever it judged before
+    it stopped: what it did not reach is missing, so it is never a PASS."""
+    interrupted = bool(run.get("interrupted"))
+    status = Status.ERROR if interrupted else verdict(checks)
     summary = {
         s: sum(1 for c in checks if c.status.value == s)
         for s in ("pass", "fail", "skip", "error", "warn")
@@ -28,7 +33,7 @@ def build_document(checks: list[CheckResult], run: dict[str, Any]) -> dict[str, 
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "cwparity", "version": __version__},
         "verdict": status.value,
-        "exit_code": exit_code(status),
+        "exit_code": INTERRUPTED_EXIT if interrupted else exit_code(status),
         "summary": summary,
         "run": run,
         "checks": [check.to_dict() for check in checks],

@@ -231,6 +231,13 @@ def banner(document: dict[str, Any], problems: list[dict[str, Any]]) -> dict[str
         reason = f"{summary.get('fail', 0)} check(s) are outside tolerance"
     else:
         reason = "the run could not be judged completely"
+    run = document.get("run") if isinstance(document.get("run"), dict) else {}
+    where = run.get("interrupted") if isinstance(run, dict) else None
+    if isinstance(where, dict):
+        reason = (
+            f"the run was interrupted ({where.get('signal')} during {where.get('phase')}): "
+            "a partial record, not a verdict"
+        )
     if summary.get("warn"):
         reason += f"; {summary['warn']} warning(s), see Findings"
     return {
