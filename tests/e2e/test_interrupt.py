@@ -1,15 +1,21 @@
-"""Ctrl-C during a demo stops everything the demo started and removes its temp dir."""
+"""Ctrl-C or SIGTERM at any phase stops everything the run started, exits 130 and leaves a
+partial record marked interrupted (ERROR, never PASS): results.json, junit.xml, report.html and
+the history line."""
 
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import yaml
 
+from cwparity.phases import TEST_SWITCH
 from cwparity.stack.process import port_open
 
 pytestmark = pytest.mark.e2e
@@ -54,3 +60,147 @@ def test_ctrl_c_during_load_stops_every_process_and_cleans_up(tmp_path):
     assert "Traceback" not in rest
     assert not [port for port in opened if port_open(port)]
     assert not our_temp_dirs(temp_root)
+
+
+# --- every phase, both signals: `cwparity run` on one stack the module shares -----------------
+# The test switch (cwparity/phases.py, CWPARITY_TEST_INTERRUPT=PHASE:SIGNAL) makes the CLI send
+# itself the signal when it reaches the phase: deterministic, no sleeping and hoping.
+
+LATER_PHASES = ("scrape_wait", "settle", "fetch", "judging", "report")
+SIGNALS = ("SIGINT", "SIGTERM")
+BOUND = 120  # seconds any one case may take
+
+
+def run_cli(*args, env, timeout=BOUND):
+    return subprocess.run(
+        [sys.executable, "-m", "cwparity.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+@pytest.fixture(scope="module")
+def own_stack(tmp_path_factory):
+    """One stack, a config reaching it by URL only, and a window judged once, uninterrupted:
+    the twin every interrupted case is compared with (it PASSes)."""
+    from cwparity.flows import DEMO_APP_ENV
+    from cwparity.stack.embedded import AppSpec, EmbeddedStack, StackSpec
+    from cwparity.stack.moto import MOTO_CREDENTIALS
+
+    root = tmp_path_factory.mktemp("interrupt")
+    env = {**os.environ, **MOTO_CREDENTIALS}
+    env.pop(TEST_SWITCH, None)
+    spec = StackSpec(apps=(AppSpec("dual_app", dict(DEMO_APP_ENV)),))
+    with EmbeddedStack(spec, keep_logs_in=root) as stack:
+        config = {
+            "name": "interrupt",
+            "cloudwatch": {"region": "us-east-1", "endpoint_url": stack.cloudwatch_url},
+            "prometheus": {"url": stack.prometheus_url},
+            "app": {"base_url": stack.app_url},
+            "load": {"duration": "4s", "users": 3, "stop_timeout": "2s"},
+            "window": {"period": 5, "settle_timeout": "20s", "settle_poll": "1s"},
+        }
+        path = root / "cwparity.yaml"
+        path.write_text(yaml.safe_dump(config))
+        twin = run_cli("run", "--config", str(path), "--out", str(root / "twin"), env=env)
+        assert twin.returncode == 0, twin.stdout[-2000:] + twin.stderr[-2000:]
+        (run_dir,) = (root / "twin").glob("*-interrupt")
+        window = json.loads((run_dir / "results.json").read_text())["run"]["window"]
+        yield {"config": path, "env": env, "window": window}
+
+
+def interrupted_run(own_stack, tmp_path, phase, signame, *extra):
+    env = {**own_stack["env"], TEST_SWITCH: f"{phase}:{signame}"}
+    out = tmp_path / "out"
+    done = run_cli("run", "--config", str(own_stack["config"]), "--out", str(out), *extra, env=env)
+    assert done.returncode == 130, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "interrupted; everything it started was stopped" in done.stderr
+    assert "Traceback" not in done.stderr and "verdict PASS" not in done.stdout
+    (run_dir,) = out.glob("*-interrupt")
+    assert f"partial report (marked interrupted, not a verdict) {run_dir}" in done.stderr
+    return run_dir
+
+
+def assert_marked_interrupted(run_dir, phase, signame):
+    document = json.loads((run_dir / "results.json").read_text())
+    assert document["verdict"] == "error" and document["exit_code"] == 130
+    assert document["run"]["interrupted"] == {"phase": phase, "signal": signame}
+    first = document["checks"][0]
+    assert first["id"] == "run[interrupted]" and first["status"] == "error"
+    assert f"interrupted by {signame} during {phase}" in first["reason"]
+    html = (run_dir / "report.html").read_text()
+    assert f"interrupted ({signame} during {phase})" in html and "NO-GO" in html
+    cases = ET.parse(run_dir / "junit.xml").getroot().iter("testcase")
+    (case,) = [case for case in cases if case.get("name") == "run[interrupted]"]
+    assert case.find("error") is not None
+    history = [json.loads(line) for line in (run_dir.parent / "history.jsonl").open()]
+    (entry,) = [e for e in history if e["run_id"] == run_dir.name]
+    assert entry["verdict"] == "error"
+    assert entry["interrupted"] == {"phase": phase, "signal": signame}
+
+
+def processes_mentioning(text: str) -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            line = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in line:
+            found.append(line)
+    return found
+
+
+@pytest.mark.parametrize("signame", SIGNALS)
+def test_interrupt_during_load_stops_locust_and_writes_the_partial_record(
+    own_stack, tmp_path, signame
+):
+    run_dir = interrupted_run(own_stack, tmp_path, "load", signame)
+    assert_marked_interrupted(run_dir, "load", signame)
+    # Locust's argv names the run folder: no process of it is left
+    assert not processes_mentioning(str(run_dir))
+    assert (run_dir / "load" / "locust.log").exists()  # it had started
+
+
+@pytest.mark.parametrize("signame", SIGNALS)
+@pytest.mark.parametrize("phase", LATER_PHASES)
+def test_interrupt_after_the_load_is_never_a_pass(own_stack, tmp_path, phase, signame):
+    window = own_stack["window"]
+    no_load = ("--no-load", "--start", window["start"], "--end", window["end"])
+    run_dir = interrupted_run(own_stack, tmp_path, phase, signame, *no_load)
+    assert_marked_interrupted(run_dir, phase, signame)
+    document = json.loads((run_dir / "results.json").read_text())
+    judged = [c for c in document["checks"] if c["kind"] == "count"]
+    if phase == "report":
+        # everything was judged and passed: still not a verdict, since the run did not finish
+        assert judged and all(c["status"] == "pass" for c in judged)
+    else:
+        assert not judged  # the parity checks it did not reach are missing, not passed
+
+
+def test_sigterm_after_the_load_of_a_demo_stops_its_stack(tmp_path):
+    """The issue's case: SIGTERM while the demo waits between settle polls."""
+    temp_root = tmp_path / "tmp"
+    temp_root.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp_root), TEST_SWITCH: "settle:SIGTERM"}
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "cwparity.cli", "demo", "--duration", "3", "--out", str(tmp_path)],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        out, err = demo.communicate(timeout=BOUND)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    assert demo.returncode == 130, err[-3000:]
+    assert "verdict PASS" not in out and "Traceback" not in err
+    opened = ports(next(line for line in err.splitlines() if STACK_UP.search(line)))
+    assert opened and not [port for port in opened if port_open(port)]
+    assert not our_temp_dirs(temp_root)
+    (run_dir,) = tmp_path.glob("*-demo")
+    assert_marked_interrupted(run_dir, "settle", "SIGTERM")
