@@ -269,13 +269,14 @@ def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
     percentiles = percentile_inputs(fetched, buckets)
     tabled: list[pd.DataFrame] = []
     checks = judge_run(aligned, plan.truth, config, percentiles, tabled)
-    checks += scrape_gaps(fetched.prom_count, routes, plan.window, sampling)
+    gaps = scrape_gaps(fetched.prom_count, routes, plan.window, sampling)
+    checks += gaps
     calls = cloudwatch_cost(sources, config, fetched)  # the parity read's calls, before coverage's
     # coverage (every route either side saw) and the job's cardinality, then the cost estimate
     assessed, inventory = assessment_checks(
         sources.cloudwatch, sources.prometheus, config, plan.window, sampling
     )
-    checks += assessed
+    checks += lost_target_coverage(assessed, gaps)
     requested = sources.calls.summary(0, 0)["metrics_requested"]  # every read of this run
     alarms = alarm_checks(plan, config, sources.cloudwatch, sources.prometheus, scrape_interval)
     checks += alarms.checks
@@ -298,6 +299,25 @@ def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
     checks, verdicts = collapse(checks, tabled)
     verdicts.save(plan.run_dir / "period-verdicts.csv")
     return Evaluation([*lint, *checks], aligned, info, verdicts)
+
+
+def lost_target_coverage(assessed: list[CheckResult], gaps: list[CheckResult]) -> list[CheckResult]:
+    """Coverage reads a route's series over the whole window; one whose target was lost before
+    the end reads as "not instrumented". Not judged instead: its count checks say why."""
+    from dataclasses import replace
+
+    lost = {gap.subject for gap in gaps if "stopped_at" in gap.observed}
+    return [
+        replace(
+            check,
+            status=Status.SKIP,
+            reason=f"not judged (the route's target was lost before the window's end, see "
+            f"scrape_gap[{check.subject}]); would be: {check.reason}",
+        )
+        if check.kind == "coverage" and check.subject in lost and check.status is Status.FAIL
+        else check
+        for check in assessed
+    ]
 
 
 def not_settled(checks: list[CheckResult], polls: int, waited: float) -> list[CheckResult]:

@@ -204,3 +204,47 @@ def test_sigterm_after_the_load_of_a_demo_stops_its_stack(tmp_path):
     assert not our_temp_dirs(temp_root)
     (run_dir,) = tmp_path.glob("*-demo")
     assert_marked_interrupted(run_dir, "settle", "SIGTERM")
+
+
+def test_pytest_edge_interrupted_in_the_suites_writes_no_pass(own_stack, tmp_path):
+    """`pytest --pyargs cwparity.suites --cwparity-config`: SIGTERM (a CI timeout) while the
+    suites judge; the session-finish hook writes the interrupted record, not a PASS."""
+    window = own_stack["window"]
+    env = {**own_stack["env"], TEST_SWITCH: "judging:SIGTERM"}
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "--pyargs", "cwparity.suites"),
+            f"--cwparity-config={own_stack['config']}",
+            f"--cwparity-window={window['start']}/{window['end']}",
+            f"--cwparity-out={tmp_path / 'out'}",
+            *("-p", "no:cacheprovider", "-q"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=BOUND,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2, done.stdout[-2000:]  # pytest's "interrupted"
+    assert "cwparity: verdict ERROR" in done.stdout
+    (run_dir,) = (tmp_path / "out").glob("*-interrupt")
+    assert_marked_interrupted(run_dir, "judging", "SIGTERM")
+
+
+def test_a_window_before_the_stack_existed_is_not_a_pass(own_stack, tmp_path):
+    """The issue's empty window: nothing on either side for any mapped route → ERROR, exit 2."""
+    out = tmp_path / "out"
+    args = ("--no-load", "--start", "now-3h", "--end", "now-2h")
+    done = run_cli(
+        "run", "--config", str(own_stack["config"]), "--out", str(out), *args, env=own_stack["env"]
+    )
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "verdict ERROR" in done.stdout and "Traceback" not in done.stderr
+    (run_dir,) = out.glob("*-interrupt")
+    document = json.loads((run_dir / "results.json").read_text())
+    assert document["verdict"] == "error"
+    for route in ("GET /", "GET /long-request"):
+        check = next(c for c in document["checks"] if c["id"] == f"count[{route}]")
+        assert check["status"] == "error" and "no data" in check["reason"]
+    parity = [c for c in document["checks"] if c["subject"] in ("GET /", "GET /long-request")]
+    assert not [c for c in parity if c["status"] == "pass"]

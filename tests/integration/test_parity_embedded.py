@@ -173,3 +173,50 @@ def test_app_restarted_mid_run_still_passes(dual_stack, tmp_path):
             assert checks[check_id].status is Status.PASS, checks[check_id].reason
     periods = [c for c in checks.values() if c.kind == "count" and "@" in c.id]
     assert all(c.status is Status.PASS for c in periods)
+
+
+def test_target_lost_before_the_window_ends_gives_per_route_verdicts(dual_stack, tmp_path):
+    """The app stops right after its load, before the window's end: the periods before it are
+    judged, the ones after its last scrape are ERROR/SKIP with the reason, the gap is named,
+    and no internal error loses every check."""
+    from datetime import timedelta
+
+    from cwparity.judge.tolerance import period_label
+    from cwparity.load import run_load
+    from cwparity.run import RunPlan, window_for_load
+    from cwparity.window import Window
+
+    from .conftest import judge
+
+    config = demo_config(dual_stack, duration=6.0)
+    run_dir = tmp_path / "lost"
+    run_dir.mkdir()
+    config_path = write_config(config, run_dir / "config.yaml")
+    truth = run_load(config.load, config.routes, [config.app.base_url], run_dir / "load")
+    dual_stack.apps[0].process.stop()  # lost: no drain, no restart
+    try:
+        around = window_for_load(truth, config, dual_stack.spec.scrape_interval)
+        # two more periods after the load, all of them after the last scrape
+        window = Window(around.start, around.end + timedelta(seconds=2 * around.period), 5)
+        RunPlan(config_path, window, run_dir, truth, {"mode": "test"}).save()
+        _, checks = judge(run_dir)
+    finally:
+        dual_stack.restart_app()
+    assert "run[evaluate]" not in checks, checks.get("run[evaluate]")
+    for route in ROUTES:
+        window_check = checks[f"count[{route}]"]
+        assert window_check.status is Status.ERROR and "no samples" in window_check.reason
+        gap = checks[f"scrape_gap[{route}]"]
+        assert gap.status is Status.WARN and "the target was lost" in gap.reason
+        periods = [c for c in checks.values() if c.kind == "count" and c.subject == route]
+        assert any(c.status is Status.PASS for c in periods if "@" in c.id)  # before the loss
+        late = checks[f"count[{route}]@{period_label(window.period_starts()[-1])}"]
+        assert late.status is Status.ERROR
+        for stat in ("p50", "p90", "p99"):
+            client = checks[f"percentile_client.{stat}[{route}]"]
+            assert client.status is Status.SKIP and "target was lost" in client.reason
+        # coverage cannot tell a lost target from a route never instrumented: not judged
+        assert checks[f"coverage[{route}]"].status is not Status.FAIL
+    document = json.loads((run_dir / "results.json").read_text())
+    assert document["verdict"] == "error"
+    assert "scrape_gap[GET /]" in (run_dir / "report.html").read_text()
