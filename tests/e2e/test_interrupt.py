@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -248,3 +249,46 @@ def test_a_window_before_the_stack_existed_is_not_a_pass(own_stack, tmp_path):
         assert check["status"] == "error" and "no data" in check["reason"]
     parity = [c for c in document["checks"] if c["subject"] in ("GET /", "GET /long-request")]
     assert not [c for c in parity if c["status"] == "pass"]
+
+
+SUITE = """
+from cwparity.results import CheckResult, Status
+
+def test_host_passes(parity_session):
+    parity_session.record(CheckResult("host.up", "host", "host", Status.PASS, "up"))
+
+def test_interrupted_while_judging(parity_session):
+    raise KeyboardInterrupt  # what Ctrl-C (or the CLI's SIGTERM handler) raises mid-suite
+"""
+
+
+def test_a_keyboard_interrupt_inside_the_suites_never_writes_a_pass(tmp_path):
+    """The session-finish hook writes what was recorded, marked interrupted (the issue: it
+    wrote PASS from the host checks alone, and the parity checks were silently gone)."""
+    (tmp_path / "config.yaml").write_text("name: x\nroutes: [{path: /}]\n")
+    run = {
+        "config_path": str(tmp_path / "config.yaml"),
+        "window": {"start": "2026-12-02T00:00:00+00:00", "end": "2026-12-02T00:01:00+00:00"},
+        "meta": {"mode": "test"},
+    }
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    run["window"]["period"] = 60
+    (run_dir / "run.json").write_text(json.dumps(run))
+    (tmp_path / "test_suite.py").write_text(textwrap.dedent(SUITE))
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "test_suite.py", f"--cwparity-run-dir={run_dir}"),
+            *("-p", "no:cacheprovider", "-q", "-c", "/dev/null", f"--rootdir={tmp_path}"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2, done.stdout[-2000:]  # pytest's "interrupted"
+    document = json.loads((run_dir / "results.json").read_text())
+    assert document["verdict"] == "error" and document["exit_code"] == 130
+    assert document["run"]["interrupted"]["signal"] == "SIGINT"
+    ids = [c["id"] for c in document["checks"]]
+    assert ids == ["run[interrupted]", "host.up"]
