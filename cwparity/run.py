@@ -298,7 +298,27 @@ def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
             table["status"] = Status.SKIP.value
     checks, verdicts = collapse(checks, tabled)
     verdicts.save(plan.run_dir / "period-verdicts.csv")
+    checks += nothing_judged(checks, routes)
     return Evaluation([*lint, *checks], aligned, info, verdicts)
+
+
+def nothing_judged(checks: list[CheckResult], routes: list[str]) -> list[CheckResult]:
+    """A parity run that judged no mapped route is ERROR: the host, lint or coverage checks
+    that PASS beside it must not make it a PASS (an ERROR already there says why)."""
+    mapped = set(routes)
+    if any(c.status is Status.ERROR for c in checks) or any(
+        c.status in (Status.PASS, Status.FAIL) for c in checks if c.subject in mapped
+    ):
+        return []
+    return [
+        CheckResult(
+            "run[judged]",
+            "run",
+            "run",
+            Status.ERROR,
+            "no parity check of a mapped route could be judged (each one SKIPped: see why)",
+        )
+    ]
 
 
 def lost_target_coverage(assessed: list[CheckResult], gaps: list[CheckResult]) -> list[CheckResult]:

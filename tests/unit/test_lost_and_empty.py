@@ -150,3 +150,18 @@ def test_one_side_with_data_is_judged_and_fails(cw, prom):
 
     checks = {c.id: c for c in judge_run(aligned(cw_count=cw, prom_count=prom), None, CONFIG)}
     assert checks["count[GET /]"].status is Status.FAIL
+
+
+def test_a_run_that_judged_no_mapped_route_is_an_error():
+    from cwparity.results import CheckResult
+    from cwparity.run import nothing_judged
+
+    def check(subject, status):
+        return CheckResult(f"x[{subject}]", "x", subject, status, "why")
+
+    skipped = [check("GET /", Status.SKIP), check("coverage", Status.PASS)]
+    (error,) = nothing_judged(skipped, ["GET /"])
+    assert error.status is Status.ERROR and verdict([*skipped, error]) is Status.ERROR
+    assert nothing_judged([*skipped, check("GET /", Status.PASS)], ["GET /"]) == []
+    assert nothing_judged([*skipped, check("GET /", Status.FAIL)], ["GET /"]) == []
+    assert nothing_judged([*skipped, check("settle", Status.ERROR)], ["GET /"]) == []
