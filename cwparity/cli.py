@@ -1,7 +1,7 @@
 """`cwparity`: parse, call one flow, print where the report is, exit 0 / 1 / 2.
 
 0 every judged check passed; 1 a check failed; 2 usage or config error, a source that cannot be
-reached, a stack that could not start, or a run that could not be judged.
+reached, a stack that could not start, or a run that could not be judged; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ cwparity: proof, before you cut over, that Prometheus + Grafana see what CloudWa
 
 Each command writes a run folder (report.html, results.json, junit.xml) and exits 0 when every
 check it judged passed, 1 when a check failed, 2 on a usage or config error, a source that
-cannot be reached, or a run that could not be judged."""
+cannot be reached, or a run that could not be judged; 130 when interrupted (Ctrl-C, SIGTERM),
+after writing a partial run folder marked interrupted."""
 
 EXAMPLES = """\
 examples:
