@@ -61,6 +61,8 @@ def test_ctrl_c_during_load_stops_every_process_and_cleans_up(tmp_path):
     assert "Traceback" not in rest
     assert not [port for port in opened if port_open(port)]
     assert not our_temp_dirs(temp_root)
+    (run_dir,) = tmp_path.glob("*-demo")
+    assert_marked_interrupted(run_dir, "load", "SIGINT")
 
 
 # --- every phase, both signals: `cwparity run` on one stack the module shares -----------------
