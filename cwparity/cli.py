@@ -294,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # SIGTERM stops a run like Ctrl-C does: every started process is stopped on the way out
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    # and Ctrl-C always does, even when the parent ignored SIGINT (a shell's background job
+    # without job control): Python never raises KeyboardInterrupt for an inherited SIG_IGN
+    signal.signal(signal.SIGINT, _raise_interrupt)
     try:
         outcome = _dispatch(args)
     except HarnessError as err:
