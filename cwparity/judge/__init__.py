@@ -11,10 +11,9 @@ import pandas as pd
 
 from cwparity.align import Aligned
 from cwparity.config import RunConfig
-from cwparity.judge.bias import judge_bias
 from cwparity.judge.counts import judge_counts
-from cwparity.judge.distribution import judge_distribution
-from cwparity.judge.latency import judge_mean_latency
+from cwparity.judge.latency import judge_mean_latency_all
+from cwparity.judge.paired import judge_paired_bias, judge_paired_distribution, paired_evidence
 from cwparity.judge.percentiles import judge_client_percentiles, judge_cloudwatch_percentiles
 from cwparity.judge.side_by_side import judge_route_side_by_side
 from cwparity.results import CheckResult
@@ -67,6 +66,7 @@ def judge_run(
         if percentiles is not None and not percentiles.buckets.empty
         else {}
     )
+    latency = paired_latency(aligned, config, verdicts)
     for route in config.routes:
         judged = config.for_route(route.key)
         mine = own(route.key)
@@ -79,9 +79,7 @@ def judge_run(
         else:
             route_truth = truth.for_route(route.key) if truth else None
             checks += judge_counts(mine, route.key, route_truth, judged, verdicts)
-            checks += judge_mean_latency(mine, route.key, judged)
-            checks += judge_bias(mine.periods, route.key, judged)
-            checks += judge_distribution(mine.periods, route.key, judged)
+            checks += latency[route.key]
             compared = True
         route_buckets = (
             buckets.get(route.key, percentiles.buckets.iloc[0:0]) if percentiles else None
@@ -97,3 +95,27 @@ def judge_run(
         if percentiles is not None and "prometheus" in route.sides:
             checks += judge_client_percentiles(route_buckets, route_truth, route.key)
     return checks
+
+
+def paired_latency(
+    aligned: Aligned, config: RunConfig, verdicts: list[pd.DataFrame] | None
+) -> dict[str, list[CheckResult]]:
+    """Mean latency, bias and distribution of every paired route (both backends timed the same
+    requests: not side by side), judged as arrays over all of them at once. Routes with their
+    own tolerances are judged with them, in a group of their own."""
+    groups: dict[int, tuple[RunConfig, list[str]]] = {}
+    for route in config.routes:
+        judged = config.for_route(route.key)
+        if not judged.side_by_side:
+            groups.setdefault(id(judged), (judged, []))[1].append(route.key)
+    found: dict[str, list[CheckResult]] = {}
+    for judged, routes in groups.values():
+        means = judge_mean_latency_all(aligned, routes, judged, verdicts)
+        evidence = paired_evidence(aligned, routes, judged)
+        for key in routes:
+            found[key] = [
+                *means[key],
+                judge_paired_bias(evidence[key], judged),
+                judge_paired_distribution(evidence[key], judged),
+            ]
+    return found

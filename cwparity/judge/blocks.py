@@ -20,45 +20,91 @@ RESOLUTION = 0.25
 
 
 _SUMMED = ("cw_count", "cw_sum", "prom_count", "prom_sum")
-
-
-def _block(
-    sums: dict[str, np.ndarray], edges: dict[str, np.ndarray], begin: int, end: int, start
-) -> dict:
-    """Periods begin..end (inclusive) as one block, from prefix sums: O(1) per candidate."""
-    total = {name: float(sums[name][end + 1] - sums[name][begin]) for name in _SUMMED}
-    count_u = float(edges["prom_count_u_start"][begin] + edges["prom_count_u_end"][end])
-    sum_u = float(edges["prom_sum_u_start"][begin] + edges["prom_sum_u_end"][end])
-    count, cw_count = total["prom_count"], total["cw_count"]
-    return {
-        "start": start,
-        "periods": end - begin + 1,
-        "cw_ms": total["cw_sum"] / cw_count * 1000.0 if cw_count else np.nan,
-        "prom_ms": total["prom_sum"] / count * 1000.0 if count > count_u else np.nan,
-        "shift_ms": boundary_shift(count, count_u, total["prom_sum"], sum_u) * 1000.0,
-        "requests": cw_count,
-    }
+_EDGES = ("prom_count_u_start", "prom_count_u_end", "prom_sum_u_start", "prom_sum_u_end")
+BLOCK_COLUMNS = ["start", "periods", "cw_ms", "prom_ms", "shift_ms", "requests"]
 
 
 def blocks(periods: pd.DataFrame, route: str, tolerance_ms: float) -> pd.DataFrame:
     """The route's periods merged into blocks within the resolution; unusable tails dropped."""
     mine = periods[periods.route == route].sort_values("period_start")
-    sums = {n: np.concatenate([[0.0], np.cumsum(mine[n].to_numpy(float))]) for n in _SUMMED}
-    edges = {
-        n: mine[n].to_numpy(float)
-        for n in ("prom_count_u_start", "prom_count_u_end", "prom_sum_u_start", "prom_sum_u_end")
-    }
-    starts = list(mine.period_start)
-    limit = RESOLUTION * tolerance_ms
-    found, begin = [], 0
-    for end in range(len(mine)):
-        candidate = _block(sums, edges, begin, end, starts[begin])
-        if candidate["requests"] and candidate["shift_ms"] <= limit:
-            found.append(candidate)
-            begin = end + 1
-    frame = pd.DataFrame(
-        found, columns=["start", "periods", "cw_ms", "prom_ms", "shift_ms", "requests"]
-    )
-    frame = frame.dropna(subset=["cw_ms", "prom_ms"]).reset_index(drop=True)
-    frame["diff_ms"] = frame.prom_ms - frame.cw_ms
-    return frame
+    columns = {n: mine[n].to_numpy(float)[None, :] for n in (*_SUMMED, *_EDGES)}
+    return blocks_grid(columns, list(mine.period_start), np.array([tolerance_ms]))[0]
+
+
+def blocks_grid(
+    columns: dict[str, np.ndarray], starts, tolerances_ms: np.ndarray
+) -> list[pd.DataFrame]:
+    """Every route's blocks at once (routes × periods arrays in, one frame per route out).
+
+    Greedy and in time order, as one route at a time would be, but each step is one array
+    operation over all routes: a block ends at the first period that brings its two outer
+    boundaries' shift within the route's limit (prefix sums give any candidate in O(1))."""
+    n_routes, n_periods = columns["cw_count"].shape
+    zero = np.zeros((n_routes, 1))
+    sums = {n: np.concatenate([zero, np.cumsum(columns[n], axis=1)], axis=1) for n in _SUMMED}
+    limits = RESOLUTION * np.asarray(tolerances_ms, float)
+    rows, begin = np.arange(n_routes), np.zeros(n_routes, dtype=int)
+    found: list[tuple[np.ndarray, ...]] = []
+    for end in range(n_periods):
+        total = {n: sums[n][:, end + 1] - sums[n][rows, begin] for n in _SUMMED}
+        count_u = columns["prom_count_u_start"][rows, begin] + columns["prom_count_u_end"][:, end]
+        sum_u = columns["prom_sum_u_start"][rows, begin] + columns["prom_sum_u_end"][:, end]
+        shift_ms = (
+            np.asarray(
+                boundary_shift(total["prom_count"], count_u, total["prom_sum"], sum_u), float
+            )
+            * 1000.0
+        )
+        with np.errstate(invalid="ignore"):
+            closed = np.flatnonzero((total["cw_count"] != 0) & (shift_ms <= limits))
+        if not len(closed):
+            continue
+        usable = total["prom_count"][closed] > count_u[closed]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cw_ms = total["cw_sum"][closed] / total["cw_count"][closed] * 1000.0
+            prom_ms = np.where(
+                usable, total["prom_sum"][closed] / total["prom_count"][closed] * 1000.0, np.nan
+            )
+        periods = end - begin[closed] + 1
+        found.append(
+            (
+                closed,
+                begin[closed],
+                periods,
+                cw_ms,
+                prom_ms,
+                shift_ms[closed],
+                total["cw_count"][closed],
+            )
+        )
+        begin[closed] = end + 1
+    return _per_route(found, n_routes, starts)
+
+
+def _per_route(found: list[tuple[np.ndarray, ...]], n_routes: int, starts) -> list[pd.DataFrame]:
+    if not found:
+        parts = [np.zeros(0, dtype=int)] * 2 + [np.zeros(0)] * 5
+    else:
+        parts = [np.concatenate(column) for column in zip(*found, strict=True)]
+    route, first, periods, cw_ms, prom_ms, shift_ms, requests = parts
+    order = np.argsort(route, kind="stable")
+    cut = np.searchsorted(route[order], np.arange(n_routes + 1))
+    start_values = np.asarray(starts, dtype=object)
+    frames = []
+    for r in range(n_routes):
+        chosen = order[cut[r] : cut[r + 1]]
+        frame = pd.DataFrame(
+            {
+                "start": start_values[first[chosen]] if len(chosen) else [],
+                "periods": periods[chosen],
+                "cw_ms": cw_ms[chosen],
+                "prom_ms": prom_ms[chosen],
+                "shift_ms": shift_ms[chosen],
+                "requests": requests[chosen],
+            },
+            columns=BLOCK_COLUMNS,
+        )
+        frame = frame.dropna(subset=["cw_ms", "prom_ms"]).reset_index(drop=True)
+        frame["diff_ms"] = frame.prom_ms - frame.cw_ms
+        frames.append(frame)
+    return frames

@@ -73,9 +73,10 @@ def test_clean_data_passes_every_check():
         "count[GET /]@2026-11-25T12:00:00Z",
     ):
         assert ids[check_id].status is Status.PASS
-    # one period is too few to judge a bias or a distribution: said, not passed
-    assert ids["bias[GET /]"].status is Status.SKIP
-    assert ids["distribution[GET /]"].status is Status.SKIP
+    # one period is too few for blocks, but the window's paired difference decides: said
+    for kind in ("bias", "distribution"):
+        assert ids[f"{kind}[GET /]"].status is Status.PASS
+        assert "decided by the window's paired difference" in ids[f"{kind}[GET /]"].reason
 
 
 def test_count_fails_one_request_beyond_the_bound():
@@ -120,20 +121,62 @@ def test_missing_prometheus_samples_are_an_error_not_a_pass():
     assert check.status is Status.ERROR
 
 
+STATED = parse_config(
+    {
+        "routes": [{"path": "/"}],
+        "tolerances": {"mean_latency": {"absolute_ms": 5, "relative": 0.05}},
+    }
+)
+
+
 @pytest.mark.parametrize(("prom_sum", "status"), [(1.5, Status.PASS), (1.5001, Status.FAIL)])
-def test_mean_latency_edge_at_the_absolute_tolerance(prom_sum, status):
-    # CloudWatch mean 10 ms, Prometheus 15 ms (+5 ms = the default absolute tolerance)
-    checks = by_id(judge_run(aligned(cw_sum=1.0, prom_sum=prom_sum), truth(), CONFIG))
+def test_mean_latency_edge_at_the_configured_absolute_tolerance(prom_sum, status):
+    # CloudWatch mean 10 ms, Prometheus 15 ms (+5 ms = the configured absolute tolerance)
+    checks = by_id(judge_run(aligned(cw_sum=1.0, prom_sum=prom_sum), truth(), STATED))
     assert checks["mean_latency[GET /]"].status is status
+    assert checks["mean_latency[GET /]"].tolerance.origin is Origin.CONFIGURED
 
 
-def test_mean_latency_relative_tolerance_takes_over_for_slow_routes():
+def test_mean_latency_configured_relative_tolerance_takes_over_for_slow_routes():
     # CloudWatch mean 1 s: 5 % is 50 ms, more than the 5 ms absolute tolerance
-    ok = by_id(judge_run(aligned(cw_sum=100.0, prom_sum=104.9), truth(), CONFIG))
+    ok = by_id(judge_run(aligned(cw_sum=100.0, prom_sum=104.9), truth(), STATED))
     assert ok["mean_latency[GET /]"].status is Status.PASS
-    bad = by_id(judge_run(aligned(cw_sum=100.0, prom_sum=105.1), truth(), CONFIG))
+    bad = by_id(judge_run(aligned(cw_sum=100.0, prom_sum=105.1), truth(), STATED))
     assert bad["mean_latency[GET /]"].status is Status.FAIL
-    assert "Prometheus higher by 51.00 ms" in bad["mean_latency[GET /]"].reason
+    assert "Prometheus higher by 51.000 ms" in bad["mean_latency[GET /]"].reason
+
+
+@pytest.mark.parametrize(
+    ("prom_sum", "status"),
+    [(1.049, Status.PASS), (0.951, Status.PASS), (1.0503, Status.FAIL), (0.9497, Status.FAIL)],
+)
+def test_default_paired_acceptance_is_half_a_millisecond_either_way(prom_sum, status):
+    # 100 requests timed by both: CloudWatch 10 ms, Prometheus 10 ms ± 0.5 ms (the default)
+    checks = by_id(judge_run(aligned(cw_sum=1.0, prom_sum=prom_sum), truth(), CONFIG))
+    check = checks["mean_latency[GET /]"]
+    assert check.status is status, check.reason
+    assert check.tolerance.origin is Origin.DEFAULT
+    assert "a hook pair's cost" in check.tolerance.detail
+    bias = checks["bias[GET /]"]
+    assert bias.status is (Status.PASS if status is Status.PASS else Status.FAIL), bias.reason
+
+
+def test_a_2ms_offset_on_a_slow_route_fails_by_default_and_names_the_cause():
+    # 1 s requests: the old 5 % default (50 ms) swallowed this; 500 ppm of 1 s is 0.5 ms
+    checks = by_id(judge_run(aligned(cw_sum=100.2, prom_sum=100.0), truth(), CONFIG))
+    assert checks["mean_latency[GET /]"].status is Status.FAIL
+    bias = checks["bias[GET /]"]
+    assert bias.status is Status.FAIL
+    assert bias.details["finding"]["classification"] == "constant offset"
+    assert bias.details["finding"]["offset_ms"] == pytest.approx(-2.0)
+    assert "CloudWatch higher by 2.000 ms" in bias.reason
+    assert "offset is added to the published value" in bias.reason
+    assert checks["distribution[GET /]"].status is Status.FAIL
+
+
+def test_a_units_mistake_is_named():
+    checks = by_id(judge_run(aligned(cw_sum=1000.0, prom_sum=1.0), truth(), CONFIG))
+    assert "units" in checks["bias[GET /]"].reason
 
 
 def test_no_requests_means_skip_not_pass():
