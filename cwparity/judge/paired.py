@@ -273,8 +273,8 @@ def _bias_words(finding: dict, evidence: PairedEvidence, confidence: float) -> s
             )
     else:
         text += (
-            f"; {finding['blocks']} blocks of periods: too few to tell constant from growing "
-            "with load"
+            f"; {finding['blocks']} blocks of periods: too few to test whether it grows with "
+            "load or drifts"
         )
     return text + f"; decided by {finding['decided_by']}"
 

@@ -130,21 +130,105 @@ def test_dropping_2_percent_of_cloudwatch_publishes_fails_the_count(dual_stack, 
     assert checks["count.cloudwatch[GET /]"].status is Status.FAIL
 
 
-def test_10ms_added_to_cloudwatch_fails_latency_with_a_bias_finding(dual_stack, tmp_path):
-    dual_stack.restart_app(env={"CWPARITY_FAULT_CW_OFFSET_MS": "10"})
+#: the guide's standard-resolution period, and a high-resolution one; 30 s of load covers both
+PAIRED_PERIODS = (10, 60)
+CLEAN_APP = {"CWPARITY_FAULT_CW_OFFSET_MS": "0", "CWPARITY_APP_HOOK_ORDER": "clean"}
+
+
+def judged_at_both_periods(stack, run_dir, env):
+    """One 30 s load from an app started with ``env``, judged at 10 s and at 60 s periods
+    (the same load and data, planned twice), the app restored clean afterwards."""
+    from cwparity.run import RunPlan, window_for_load
+
+    from .conftest import judge
+
+    stack.restart_app(env=env)
+    found = {}
     try:
-        _, checks = parity_run(demo_config(dual_stack), tmp_path / "offset")
+        first = demo_config(stack, duration=30.0)
+        config = first.model_copy(
+            update={"window": first.window.model_copy(update={"period": PAIRED_PERIODS[0]})}
+        )
+        _, found[PAIRED_PERIODS[0]] = parity_run(config, run_dir / "p10")
+        truth = RunPlan.load(run_dir / "p10").truth
+        later = config.model_copy(
+            update={"window": config.window.model_copy(update={"period": PAIRED_PERIODS[1]})}
+        )
+        folder = run_dir / "p60"
+        folder.mkdir(parents=True)
+        path = write_config(later, folder / "config.yaml")
+        window = window_for_load(truth, later, stack.spec.scrape_interval)
+        RunPlan(path, window, folder, truth, {"mode": "test"}).save()
+        _, found[PAIRED_PERIODS[1]] = judge(folder)
     finally:
-        dual_stack.restart_app(env={"CWPARITY_FAULT_CW_OFFSET_MS": "0"})
-    for route in ROUTES:
-        assert checks[f"mean_latency[{route}]"].status is Status.FAIL
-        assert checks[f"count[{route}]"].status is Status.PASS
-    bias = checks["bias[GET /]"]
-    assert bias.status is Status.FAIL
-    finding = bias.details["finding"]
-    assert finding["classification"] == "constant offset"
-    assert finding["offset_ms"] == pytest.approx(-10.0, abs=3.0)
-    assert "CloudWatch higher by" in bias.reason and "likely cause" in bias.reason
+        stack.restart_app(env=CLEAN_APP)
+    return found
+
+
+@pytest.mark.parametrize("offset_ms", [2.0, -2.0])
+def test_a_2ms_instrumentation_offset_fails_on_both_routes_at_both_periods(
+    dual_stack, tmp_path, offset_ms
+):
+    by_period = judged_at_both_periods(
+        dual_stack, tmp_path, {"CWPARITY_FAULT_CW_OFFSET_MS": f"{offset_ms:g}"}
+    )
+    for period, checks in by_period.items():
+        for route in ROUTES:
+            where = f"period {period}, {route}"
+            mean = checks[f"mean_latency[{route}]"]
+            assert mean.status is Status.FAIL, f"{where}: {mean.reason}"
+            assert mean.observed["difference_ms"] == pytest.approx(-offset_ms, abs=0.3), where
+            assert checks[f"count[{route}]"].status is Status.PASS, where
+            bias = checks[f"bias[{route}]"]
+            assert bias.status is Status.FAIL, f"{where}: {bias.reason}"
+            finding = bias.details["finding"]
+            assert finding["classification"] == "constant offset", f"{where}: {bias.reason}"
+            assert finding["offset_ms"] == pytest.approx(-offset_ms, abs=0.3), where
+            low, high = finding["interval_ms"]
+            assert low <= finding["offset_ms"] <= high and high - low < 0.1, where
+            higher = "CloudWatch higher by" if offset_ms > 0 else "Prometheus higher by"
+            assert higher in bias.reason, where
+            cause = (
+                "offset is added to the published value"
+                if offset_ms > 0
+                else "Prometheus's timer encloses work"
+            )
+            assert cause in bias.reason, where
+            assert "decided by the window's paired difference" in bias.reason, where
+            distribution = checks[f"distribution[{route}]"]
+            assert distribution.status is Status.FAIL, f"{where}: {distribution.reason}"
+
+
+def test_the_guides_hook_order_fails_on_both_routes_and_names_the_publish_call(
+    dual_stack, tmp_path
+):
+    by_period = judged_at_both_periods(dual_stack, tmp_path, {"CWPARITY_APP_HOOK_ORDER": "guide"})
+    for period, checks in by_period.items():
+        for route in ROUTES:
+            where = f"period {period}, {route}"
+            mean = checks[f"mean_latency[{route}]"]
+            assert mean.status is Status.FAIL, f"{where}: {mean.reason}"
+            assert "Prometheus higher by" in mean.reason, where
+            bias = checks[f"bias[{route}]"]
+            assert bias.status is Status.FAIL, f"{where}: {bias.reason}"
+            assert "Prometheus higher by" in bias.reason, where
+            assert "put_metric_data" in bias.reason and "hook order" in bias.reason, where
+
+
+def test_a_clean_dual_app_passes_every_check_at_both_periods(dual_stack, tmp_path):
+    by_period = judged_at_both_periods(dual_stack, tmp_path, {"CWPARITY_APP_HOOK_ORDER": "clean"})
+    parity = ("count", "count_truth", "mean_latency", "bias", "distribution", "percentile_client")
+    for period, checks in by_period.items():
+        not_passed = [
+            f"{c.id}: {c.status.value}: {c.reason}"
+            for c in checks.values()
+            if (c.kind in parity and c.status is not Status.PASS)
+            or c.status in (Status.FAIL, Status.ERROR)
+        ]
+        assert not not_passed, f"period {period}: {not_passed}"
+        for route in ROUTES:
+            bias = checks[f"bias[{route}]"]
+            assert bias.details["finding"]["classification"] == "equal", bias.reason
 
 
 def test_app_restarted_mid_run_still_passes(dual_stack, tmp_path):

@@ -71,7 +71,7 @@ def test_new_app_20ms_slower_fails_latency_and_names_the_offset(two_apps, tmp_pa
     assert latency.observed["difference_ms"] == pytest.approx(20, abs=5)
     # a bias verdict needs blocks the boundaries barely move; never a PASS here either way
     bias = checks["bias[GET /]"]
-    assert bias.status in (Status.FAIL, Status.SKIP)
+    assert bias.status in (Status.FAIL, Status.SKIP, Status.WARN)  # WARN: inconclusive
     if bias.status is Status.FAIL:
         assert bias.details["finding"]["offset_ms"] == pytest.approx(20, abs=5)
     assert checks["count[GET /]"].status is Status.PASS

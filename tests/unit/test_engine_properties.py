@@ -1,7 +1,9 @@
 """Property tests: synthetic request streams with known truth, judged by the real engine.
 
 The harness's worst bug is a false verdict, so: exact data is never FAILed, a loss larger than
-the derived bound is always FAILed, and CloudWatch's true percentile is never FAILed.
+the derived bound is always FAILed, CloudWatch's true percentile is never FAILed, and paired
+timers that differ by a constant hook overhead within the acceptance are never FAILed while a
+constant offset beyond it always is, whichever side is higher.
 """
 
 import math
@@ -15,6 +17,7 @@ from hypothesis import strategies as st
 from cwparity.align import Sampling, align, bucket_increases
 from cwparity.config import parse_config
 from cwparity.judge import PercentileInputs, judge_run
+from cwparity.judge.latency import CLOCK_RATE_ALLOWANCE, HOOK_ALLOWANCE_MS
 from cwparity.judge.percentiles import QUANTILES
 from cwparity.results import Status
 from cwparity.samples import StatGrid
@@ -139,3 +142,52 @@ def test_cloudwatchs_true_percentile_is_never_failed(scenario):
     for check in percentile_checks:
         if check.status is Status.SKIP:
             assert "may belong to a neighbour" in check.reason
+
+
+def paired_judged(scenario, offset_s):
+    """Exact data, but CloudWatch's timer reads ``offset_s`` more (or less) for every request."""
+    window, streams, scrapes, sampling = scenario
+    cw = cloudwatch_frame(streams, window, offset=offset_s)
+    return judged(window, streams, scrapes, sampling, cw=cw, percentiles=False)
+
+
+@SETTINGS
+@given(scenarios(), st.floats(-1.0, 1.0))
+def test_a_constant_hook_overhead_within_the_acceptance_is_never_failed(scenario, share):
+    """The exporter's hook pair inside CloudWatch's timer (or the reverse), up to the default
+    acceptance: no latency check fails, whichever side is higher."""
+    checks = paired_judged(scenario, share * HOOK_ALLOWANCE_MS / 1000.0)
+    bad = [
+        f"{c.id}: {c.reason}"
+        for c in checks.values()
+        if c.kind in ("mean_latency", "bias", "distribution")
+        and c.status in (Status.FAIL, Status.ERROR)
+    ]
+    assert not bad
+
+
+@SETTINGS
+@given(scenarios(), st.floats(1.01, 40.0), st.booleans())
+def test_a_constant_offset_beyond_the_acceptance_is_always_failed(scenario, times, cw_higher):
+    """An offset beyond the derived bound fails mean latency, bias and distribution on every
+    route with requests, sub-millisecond and slow alike, whichever side is higher."""
+    _, streams, _, _ = scenario
+    offset_ms = times * HOOK_ALLOWANCE_MS
+    checks = paired_judged(scenario, (offset_ms if cw_higher else -offset_ms) / 1000.0)
+    for stream in streams:
+        if not len(stream.ends):
+            continue
+        route = stream.route
+        mean = checks[f"mean_latency[{route}]"]
+        accepted = max(
+            HOOK_ALLOWANCE_MS, CLOCK_RATE_ALLOWANCE * abs(mean.observed["cloudwatch_ms"])
+        )
+        # the window's edges are quiet: its derived part is value precision only (µs)
+        assert mean.tolerance.bound - accepted < 0.001
+        assume(offset_ms > accepted * 1.01)
+        assert mean.status is Status.FAIL, mean.reason
+        bias = checks[f"bias[{route}]"]
+        assert bias.status is Status.FAIL, bias.reason
+        higher = "CloudWatch higher" if cw_higher else "Prometheus higher"
+        assert higher in bias.reason
+        assert checks[f"distribution[{route}]"].status is Status.FAIL
