@@ -19,9 +19,11 @@ def explain(config: RunConfig) -> dict[str, Any]:
         "mode": "one app, both backends",
         "summary": (
             f"One app ({app}) publishes to CloudWatch and is scraped by Prometheus. Every "
-            "request is seen by both: counts must match, latencies must agree within the "
-            "tolerances, period by period and over the window, and each backend must count "
-            "what Locust sent."
+            "request is seen by both: counts must match, and each backend must count what "
+            "Locust sent. Both backends time the same requests, so the difference of their "
+            "mean latencies measures how the two timers differ: it must stay within the "
+            "accepted offset (tolerances.mean_latency) plus what the measurement cannot "
+            "resolve, period by period and over the window."
         ),
         "routes": [
             {"route": r.key, "compared": True, "why": "the app serves it and both backends see it"}

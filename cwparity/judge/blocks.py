@@ -10,6 +10,8 @@ block's difference by more than that small share of the tolerance: it is never j
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -24,17 +26,51 @@ _EDGES = ("prom_count_u_start", "prom_count_u_end", "prom_sum_u_start", "prom_su
 BLOCK_COLUMNS = ["start", "periods", "cw_ms", "prom_ms", "shift_ms", "requests"]
 
 
+@dataclass(frozen=True)
+class Blocks:
+    """One route's blocks as arrays (ms; ``first``: the index of each block's first period)."""
+
+    first: np.ndarray
+    periods: np.ndarray
+    cw_ms: np.ndarray
+    prom_ms: np.ndarray
+    shift_ms: np.ndarray
+    requests: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+    @property
+    def diff_ms(self) -> np.ndarray:
+        return self.prom_ms - self.cw_ms
+
+    def frame(self, starts) -> pd.DataFrame:
+        values = np.asarray(starts, dtype=object)
+        frame = pd.DataFrame(
+            {
+                "start": values[self.first] if len(self) else [],
+                "periods": self.periods,
+                "cw_ms": self.cw_ms,
+                "prom_ms": self.prom_ms,
+                "shift_ms": self.shift_ms,
+                "requests": self.requests,
+            },
+            columns=BLOCK_COLUMNS,
+        )
+        frame["diff_ms"] = frame.prom_ms - frame.cw_ms
+        return frame
+
+
 def blocks(periods: pd.DataFrame, route: str, tolerance_ms: float) -> pd.DataFrame:
     """The route's periods merged into blocks within the resolution; unusable tails dropped."""
     mine = periods[periods.route == route].sort_values("period_start")
     columns = {n: mine[n].to_numpy(float)[None, :] for n in (*_SUMMED, *_EDGES)}
-    return blocks_grid(columns, list(mine.period_start), np.array([tolerance_ms]))[0]
+    starts = list(mine.period_start)
+    return blocks_grid(columns, np.array([tolerance_ms]))[0].frame(starts)
 
 
-def blocks_grid(
-    columns: dict[str, np.ndarray], starts, tolerances_ms: np.ndarray
-) -> list[pd.DataFrame]:
-    """Every route's blocks at once (routes × periods arrays in, one frame per route out).
+def blocks_grid(columns: dict[str, np.ndarray], tolerances_ms: np.ndarray) -> list[Blocks]:
+    """Every route's blocks at once (routes × periods arrays in, one ``Blocks`` per route out).
 
     Greedy and in time order, as one route at a time would be, but each step is one array
     operation over all routes: a block ends at the first period that brings its two outer
@@ -78,33 +114,16 @@ def blocks_grid(
             )
         )
         begin[closed] = end + 1
-    return _per_route(found, n_routes, starts)
+    return _per_route(found, n_routes)
 
 
-def _per_route(found: list[tuple[np.ndarray, ...]], n_routes: int, starts) -> list[pd.DataFrame]:
+def _per_route(found: list[tuple[np.ndarray, ...]], n_routes: int) -> list[Blocks]:
     if not found:
-        parts = [np.zeros(0, dtype=int)] * 2 + [np.zeros(0)] * 5
+        parts = [np.zeros(0, dtype=int)] * 3 + [np.zeros(0)] * 4
     else:
         parts = [np.concatenate(column) for column in zip(*found, strict=True)]
-    route, first, periods, cw_ms, prom_ms, shift_ms, requests = parts
-    order = np.argsort(route, kind="stable")
+    route, *values = parts
+    usable = ~(np.isnan(values[2]) | np.isnan(values[3]))
+    order = np.flatnonzero(usable)[np.argsort(route[usable], kind="stable")]
     cut = np.searchsorted(route[order], np.arange(n_routes + 1))
-    start_values = np.asarray(starts, dtype=object)
-    frames = []
-    for r in range(n_routes):
-        chosen = order[cut[r] : cut[r + 1]]
-        frame = pd.DataFrame(
-            {
-                "start": start_values[first[chosen]] if len(chosen) else [],
-                "periods": periods[chosen],
-                "cw_ms": cw_ms[chosen],
-                "prom_ms": prom_ms[chosen],
-                "shift_ms": shift_ms[chosen],
-                "requests": requests[chosen],
-            },
-            columns=BLOCK_COLUMNS,
-        )
-        frame = frame.dropna(subset=["cw_ms", "prom_ms"]).reset_index(drop=True)
-        frame["diff_ms"] = frame.prom_ms - frame.cw_ms
-        frames.append(frame)
-    return frames
+    return [Blocks(*(v[order[cut[r] : cut[r + 1]]] for v in values)) for r in range(n_routes)]

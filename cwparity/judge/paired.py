@@ -18,16 +18,18 @@ Everything is computed once per route from arrays; the tests are O(blocks · log
 
 from __future__ import annotations
 
+import contextlib
 import math
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 
 from cwparity.align import Aligned
 from cwparity.config import RunConfig
-from cwparity.judge.blocks import blocks_grid
+from cwparity.judge.blocks import Blocks, blocks_grid
 from cwparity.judge.latency import (
     Acceptance,
     acceptance,
@@ -51,7 +53,9 @@ class PairedEvidence:
     offset_ms: float
     unresolved_ms: float
     tolerance: Tolerance
-    blocks: pd.DataFrame
+    blocks: Blocks
+    #: what the blocks say (block_statistics), empty when they are too few
+    from_blocks: dict
 
     @property
     def allowance_ms(self) -> float:
@@ -79,7 +83,7 @@ class PairedEvidence:
     @property
     def resolution_ms(self) -> float:
         """The most any block's boundaries can move its difference."""
-        return float(self.blocks.shift_ms.max()) if len(self.blocks) else 0.0
+        return float(np.max(self.blocks.shift_ms)) if len(self.blocks) else 0.0
 
 
 def paired_evidence(
@@ -89,7 +93,11 @@ def paired_evidence(
     accepted = acceptance(config)
     window = latency_cells(window_columns(aligned, routes), accepted)
     columns = grid_columns(aligned, routes)
-    found = blocks_grid(columns, aligned.window.period_starts(), window.allowance_ms)
+    found = blocks_grid(columns, window.allowance_ms)
+    starts = np.array([t.timestamp() for t in aligned.window.period_starts()], dtype=float)
+    section = config.tolerances.bias
+    slack = window.allowance_ms + np.array([np.max(b.shift_ms) if len(b) else 0.0 for b in found])
+    table = block_statistics(found, starts, window.difference_ms, slack, section.confidence)
     return {
         route: PairedEvidence(
             route,
@@ -99,6 +107,7 @@ def paired_evidence(
             float(window.derived_ms[i]),
             _acceptance_tolerance(float(window.cw_ms[i]), float(window.allowance_ms[i]), accepted),
             found[i],
+            _row(table, i) if len(found[i]) >= section.min_periods else {},
         )
         for i, route in enumerate(routes)
     }
@@ -109,40 +118,150 @@ def _acceptance_tolerance(cw_ms: float, allowance: float, accepted: Acceptance) 
     return Tolerance(bound=allowance, unit="ms", origin=origin, detail=accepted.words(cw_ms))
 
 
-def block_findings(evidence: PairedEvidence, confidence: float, min_blocks: int) -> dict:
-    """Interval, drift and load growth from the blocks; empty when they are too few."""
-    found = evidence.blocks
-    if len(found) < min_blocks:
-        return {}
-    diffs = found.diff_ms.to_numpy(float)
-    n = len(diffs)
-    t = stats.t.ppf(0.5 + confidence / 2, n - 1)
-    mean, error = float(diffs.mean()), float(diffs.std(ddof=1) / math.sqrt(n))
-    times = np.array([s.timestamp() for s in found.start], dtype=float)
-    trend = stats.linregress(times, diffs) if np.ptp(times) > 0 else None
-    half = n // 2
-    change = float(diffs[-half:].mean() - diffs[:half].mean()) if half else 0.0
-    slack = evidence.allowance_ms + evidence.resolution_ms
-    drifting = trend is not None and abs(trend.slope) > t * trend.stderr and abs(change) > slack
-    load = found.requests.to_numpy(float)
-    grows = False
-    if np.ptp(load) > 0 and np.ptp(diffs) > 0:
-        rho, p_value = stats.spearmanr(load, diffs)
-        grows = bool(p_value < 1 - confidence and np.sign(rho) == np.sign(evidence.offset_ms))
+def _padded(found: list[Blocks], values) -> np.ndarray:
+    """routes × most blocks, NaN past each route's own blocks."""
+    width = max((len(b) for b in found), default=0)
+    matrix = np.full((len(found), max(width, 1)), np.nan)
+    for row, (blocks, value) in enumerate(zip(found, values, strict=True)):
+        matrix[row, : len(blocks)] = value
+    return matrix
+
+
+def block_statistics(
+    found: list[Blocks],
+    starts: np.ndarray,
+    offsets: np.ndarray,
+    slack: np.ndarray,
+    confidence: float,
+) -> dict[str, np.ndarray]:
+    """Per route, from its blocks, as array operations over all routes at once: the t-interval
+    of the mean block difference, a drift test (least-squares slope whose t-interval excludes 0,
+    and a change between the halves beyond the acceptance and the blocks' resolution), whether
+    the difference grows with load (Spearman on requests per block, in the offset's
+    direction), and a Wilcoxon signed-rank test of the paired differences."""
+    diffs = _padded(found, (b.diff_ms for b in found))
+    times = _padded(found, (starts[b.first] for b in found))
+    load = _padded(found, (b.requests for b in found))
+    n = np.sum(~np.isnan(diffs), axis=1).astype(float)
+    with _quiet():
+        mean = np.nanmean(diffs, axis=1)
+        error = np.nanstd(diffs, axis=1, ddof=1) / np.sqrt(n)
+        t = stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1))
+        slope, slope_error = _least_squares(times, diffs, n)
+        t_slope = stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 2, 1))
+        change = _halves_change(diffs, n)
+        rho, rho_p = _spearman(load, diffs, n)
+    drift = (np.abs(slope) > t_slope * slope_error) & (np.abs(change) > slack) & (n >= 3)
+    grows = (rho_p < 1 - confidence) & (np.sign(rho) == np.sign(offsets))
+    p_value, median = signed_rank(diffs, n)
     return {
         "blocks": n,
         "block_mean_ms": mean,
-        "ci_ms": [mean - t * error, mean + t * error],
-        "slope_ms_per_s": float(trend.slope) if trend is not None else 0.0,
+        "ci_low": mean - t * error,
+        "ci_high": mean + t * error,
+        "slope_ms_per_s": np.nan_to_num(slope),
         "change_ms": change,
-        "drift": bool(drifting),
+        "drift": drift,
         "grows_with_load": grows,
+        "p_value": p_value,
+        "median_ms": median,
     }
 
 
-def classify_paired(evidence: PairedEvidence, confidence: float, min_blocks: int) -> dict:
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Routes with fewer blocks than a statistic needs give NaN, not warnings."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
+def _least_squares(x: np.ndarray, y: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    dx = x - np.nanmean(x, axis=1, keepdims=True)
+    dy = y - np.nanmean(y, axis=1, keepdims=True)
+    sxx = np.nansum(dx * dx, axis=1)
+    slope = np.nansum(dx * dy, axis=1) / sxx
+    residual = dy - slope[:, None] * dx
+    error = np.sqrt(np.nansum(residual * residual, axis=1) / (n - 2) / sxx)
+    return np.where(sxx > 0, slope, 0.0), np.where((sxx > 0) & (n > 2), error, np.inf)
+
+
+def _halves_change(diffs: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Mean of the last n//2 blocks minus the mean of the first n//2."""
+    column = np.arange(diffs.shape[1])[None, :]
+    half = (n // 2)[:, None]
+    first = np.where(column < half, diffs, np.nan)
+    last = np.where((column >= n[:, None] - half) & (column < n[:, None]), diffs, np.nan)
+    return np.nan_to_num(np.nanmean(last, axis=1) - np.nanmean(first, axis=1))
+
+
+def _spearman(a: np.ndarray, b: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ra = stats.rankdata(a, axis=1, nan_policy="omit")
+    rb = stats.rankdata(b, axis=1, nan_policy="omit")
+    da = ra - np.nanmean(ra, axis=1, keepdims=True)
+    db = rb - np.nanmean(rb, axis=1, keepdims=True)
+    rho = np.nansum(da * db, axis=1) / np.sqrt(
+        np.nansum(da * da, axis=1) * np.nansum(db * db, axis=1)
+    )
+    t = rho * np.sqrt((n - 2) / np.maximum(1 - rho * rho, 1e-300))
+    p_value = 2 * stats.t.sf(np.abs(t), np.maximum(n - 2, 1))
+    usable = np.isfinite(rho) & (n > 2)
+    return np.where(usable, rho, 0.0), np.where(usable, p_value, 1.0)
+
+
+#: up to this many blocks (without ties) the signed-rank test is scipy's exact one
+EXACT_SIGNED_RANK = 50
+
+
+def signed_rank(diffs: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Wilcoxon signed-rank p-values and median differences per route (NaN: no test).
+
+    Zero differences are dropped (Wilcoxon's method). Small samples without ties: scipy's exact
+    test; the others: the normal approximation with the tie correction, for all routes at once
+    (scipy would fall back to a permutation test for small tied samples: seconds per route)."""
+    nonzero = np.where(diffs == 0, np.nan, diffs)
+    count = np.sum(~np.isnan(nonzero), axis=1)
+    p_value = np.full(len(diffs), np.nan)
+    with _quiet():
+        median = np.nanmedian(diffs, axis=1) if diffs.size else np.zeros(len(diffs))
+        ranks = stats.rankdata(np.abs(nonzero), axis=1, nan_policy="omit")
+        positive = np.nansum(np.where(nonzero > 0, ranks, 0.0), axis=1)
+        mean = count * (count + 1) / 4
+        ties = np.array([_tie_term(row) for row in ranks]) if len(ranks) else np.zeros(0)
+        variance = count * (count + 1) * (2 * count + 1) / 24 - ties / 48
+        z = (positive - mean) / np.sqrt(variance)
+        exact = (count >= 1) & (count <= EXACT_SIGNED_RANK) & (ties == 0)
+        approximate = ~exact & (variance > 0)
+        p_value[approximate] = 2 * stats.norm.sf(np.abs(z[approximate]))
+    for row in np.flatnonzero(exact):
+        values = nonzero[row][~np.isnan(nonzero[row])]
+        p_value[row] = float(stats.wilcoxon(values, method="exact").pvalue)
+    return p_value, median
+
+
+def _tie_term(ranks: np.ndarray) -> float:
+    """Σ (t³ − t) over groups of tied |differences| (their ranks are equal)."""
+    _, sizes = np.unique(ranks[~np.isnan(ranks)], return_counts=True)
+    return float(np.sum(sizes.astype(float) ** 3 - sizes))
+
+
+def _row(table: dict[str, np.ndarray], i: int) -> dict:
+    return {
+        "blocks": int(table["blocks"][i]),
+        "block_mean_ms": float(table["block_mean_ms"][i]),
+        "ci_ms": [float(table["ci_low"][i]), float(table["ci_high"][i])],
+        "slope_ms_per_s": float(table["slope_ms_per_s"][i]),
+        "change_ms": float(table["change_ms"][i]),
+        "drift": bool(table["drift"][i]),
+        "grows_with_load": bool(table["grows_with_load"][i]),
+        "p_value": float(table["p_value"][i]),
+        "median_ms": float(table["median_ms"][i]),
+    }
+
+
+def classify_paired(evidence: PairedEvidence) -> dict:
     """The bias finding: its class, the evidence that decided it, the interval and the cause."""
-    from_blocks = block_findings(evidence, confidence, min_blocks)
+    from_blocks = evidence.from_blocks
     slack = evidence.allowance_ms + evidence.resolution_ms
     blocks_inside = not from_blocks or (
         -slack <= from_blocks["ci_ms"][0] and from_blocks["ci_ms"][1] <= slack
@@ -228,7 +347,7 @@ def judge_paired_bias(evidence: PairedEvidence, config: RunConfig) -> CheckResul
             Status.SKIP,
             "no requests on one side over the window: no paired difference to judge",
         )
-    finding = classify_paired(evidence, section.confidence, section.min_periods)
+    finding = classify_paired(evidence)
     status = {"equal": Status.PASS, "inconclusive": Status.WARN}.get(
         finding["classification"], Status.FAIL
     )
@@ -283,22 +402,22 @@ def judge_paired_distribution(evidence: PairedEvidence, config: RunConfig) -> Ch
     """Wilcoxon signed-rank on the paired block differences, or the window's paired difference
     when it already decides; Kayenta's classes High / Low / Pass / NoData."""
     section = config.tolerances.distribution
-    route, diffs = evidence.route, evidence.blocks.diff_ms.to_numpy(float)
+    route, blocks = evidence.route, evidence.from_blocks
     effect = evidence.allowance_ms + evidence.resolution_ms
-    observed: dict[str, float | str | None] = {"blocks": float(len(diffs))}
+    n_blocks = len(evidence.blocks)
+    observed: dict[str, float | str | None] = {"blocks": float(n_blocks)}
     label, decided, words = "NoData", "", ""
+    testable = n_blocks >= section.min_periods and blocks and math.isfinite(blocks["p_value"])
     if evidence.beyond:
         label = "High" if evidence.offset_ms > 0 else "Low"
         decided = "the window's paired difference"
-    elif len(diffs) >= section.min_periods and np.any(diffs):
-        p_value = float(stats.wilcoxon(diffs).pvalue)
-        shift = float(np.median(diffs))
+    elif testable:
+        p_value, shift = blocks["p_value"], blocks["median_ms"]
         observed |= {"shift_ms": shift, "p_value": p_value}
-        significant = p_value < section.alpha
         label = "Pass"
-        if significant and abs(shift) > effect:
+        if p_value < section.alpha and abs(shift) > effect:
             label = "High" if shift > 0 else "Low"
-        decided = f"Wilcoxon signed-rank on {len(diffs)} paired blocks"
+        decided = f"Wilcoxon signed-rank on {n_blocks} paired blocks"
         words = f", median block difference {shift:+.3f} ms, p={p_value:.3g}"
     elif evidence.inside:
         label, decided = "Pass", "the window's paired difference"
@@ -306,7 +425,7 @@ def judge_paired_distribution(evidence: PairedEvidence, config: RunConfig) -> Ch
     if label == "NoData":
         reason = (
             f"NoData: the window's paired difference {evidence.offset_ms:+.3f} ms is neither "
-            f"inside nor beyond ±{evidence.allowance_ms:.3g} ms, and {len(diffs)} blocks are too "
+            f"inside nor beyond ±{evidence.allowance_ms:.3g} ms, and {n_blocks} blocks are too "
             "few for a signed-rank test"
         )
     else:
