@@ -247,7 +247,10 @@ def grid_columns(aligned: Aligned, routes: list[str]) -> dict[str, np.ndarray]:
     """routes × periods arrays of the columns the latency judges read, from the grid when
     align made one, else pivoted from the long frame (hand-made test data)."""
     if aligned.grid is not None:
-        rows = [aligned.routes.index(route) for route in routes]
+        if tuple(routes) == aligned.routes:  # every route: the grid itself, no copy
+            return {name: aligned.grid[name] for name in (*_COLUMNS, *_EDGES)}
+        position = {route: i for i, route in enumerate(aligned.routes)}
+        rows = [position[route] for route in routes]
         return {name: aligned.grid[name][rows] for name in (*_COLUMNS, *_EDGES)}
     frame = aligned.periods
     starts = pd.DatetimeIndex(aligned.window.period_starts())
