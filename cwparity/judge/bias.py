@@ -1,12 +1,13 @@
-"""Bias: the systematic offset between the two latency series, and what likely causes it.
+"""Bias side by side: the systematic offset between two deployments' latency series.
 
-The offset is the difference of the two window means (exact: the window's edges are quiet).
-Its confidence interval and the classification come from *blocks* of consecutive periods
-(judge/blocks.py), whose boundary effect is a small share of the tolerance: the median block
-difference with a bootstrap CI, and a drift test (Theil–Sen slope whose CI excludes 0, and a
-change between the first and second half larger than the tolerance). Classified as equal
-(within the mean-latency tolerance), constant offset, or drift, and explained in words a
-migration lead can act on.
+Two processes time different executions, so no difference measures a timer: the offset is the
+difference of the two window means, its confidence interval and classification come from
+*blocks* of consecutive periods (judge/blocks.py) whose boundary effect is a small share of the
+tolerance: the median block difference with a bootstrap CI, and a drift test (Theil–Sen slope
+whose CI excludes 0, and a change between the first and second half larger than the
+tolerance). Classified as equal (the whole CI within the tolerance), constant offset (the whole
+CI beyond it), inconclusive (WARN) or drift. One app seen by both backends is judged as paired
+data instead (judge/paired.py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""A Kayenta-style statistical judgement of the two per-period latency series.
+"""A Kayenta-style statistical judgement of the two per-period latency series, side by side.
+
+(One app seen by both backends is paired data: judge/paired.py tests its paired differences.)
 
 Mann–Whitney U on the block means (CloudWatch vs Prometheus; blocks of periods whose boundaries
 barely move their means, judge/blocks.py), with the Hodges–Lehmann
