@@ -307,10 +307,34 @@ def split_host_port(value: str) -> tuple[str, int]:
 
 
 class WindowConfig(_Strict):
+    """The window judged, and how long to wait for CloudWatch's late data (see cwparity.settle).
+
+    The settle defaults are safe for real AWS; the embedded demo's config shortens them.
+    """
+
     period: int = Field(default=60, ge=1)
-    settle_timeout: Duration = 180.0
+    #: the longest the settle polls, from its first read: cloudwatch_exporter treats data
+    #: younger than 10 minutes as "not fully converged" (its delay_seconds default, 600 s)
+    settle_timeout: Duration = 600.0
+    #: the shortest wait between two settle polls
     settle_poll: Duration = 5.0
+    #: a period is final once nothing new arrived for it this long: longer than the gaps
+    #: between CloudWatch's ingestion batches (one standard-resolution minute)
+    settle_quiet: Duration = 60.0
+    #: data younger than this is never trusted: Mimir's query-tee skips the newest 2 minutes
+    #: (-proxy.compare-skip-recent-samples) to avoid racing ingestion
+    settle_min_age: Duration = 120.0
     clock_skew: Duration = 0.25
+
+    @model_validator(mode="after")
+    def _a_fresh_window_can_settle(self) -> WindowConfig:
+        needed = self.settle_min_age + self.settle_quiet
+        if self.settle_timeout < needed:
+            raise ValueError(
+                f"settle_timeout ({self.settle_timeout:g}s) is shorter than settle_min_age + "
+                f"settle_quiet ({needed:g}s): a window just loaded could never settle"
+            )
+        return self
 
     @field_validator("period")
     @classmethod

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cwparity import __version__, phases
@@ -30,7 +31,7 @@ from cwparity.judge.resolution import period_findings
 from cwparity.lint import lint_checks
 from cwparity.results import CheckResult, Status
 from cwparity.samples import SeriesSet, StatGrid
-from cwparity.settle import settle, wait_until
+from cwparity.settle import Settled, SettleRule, settle, wait_until
 from cwparity.sources import cloudwatch
 from cwparity.sources.prometheus import PrometheusSource
 from cwparity.truth import GroundTruth
@@ -145,10 +146,25 @@ class Fetched:
         }
 
     def same_as(self, other: Fetched) -> bool:
+        return self.cloudwatch.same_as(other.cloudwatch) and self.same_prometheus(other)
+
+    def same_prometheus(self, other: Fetched) -> bool:
         theirs = other.series()
-        return self.cloudwatch.same_as(other.cloudwatch) and all(
-            mine.same_as(theirs[name]) for name, mine in self.series().items()
-        )
+        return all(mine.same_as(theirs[name]) for name, mine in self.series().items())
+
+    def moved_periods(self, after: Fetched) -> np.ndarray:
+        """Which periods changed from this read to ``after``: any CloudWatch statistic of any
+        route; every period when Prometheus's samples changed (they are not per period)."""
+        shape = self.cloudwatch.stats["count"].shape
+        moved = np.zeros(shape[1], dtype=bool)
+        for name in self.cloudwatch.stats.keys() | after.cloudwatch.stats.keys():
+            mine = self.cloudwatch.stats.get(name, np.full(shape, np.nan))
+            theirs = after.cloudwatch.stats.get(name, np.full(shape, np.nan))
+            same = (mine == theirs) | (np.isnan(mine) & np.isnan(theirs))
+            moved |= ~same.all(axis=0)
+        if not self.same_prometheus(after):
+            moved[:] = True
+        return moved
 
     def save(self, run_dir: Path) -> None:
         self.cloudwatch.to_frame().to_csv(run_dir / "cloudwatch.csv", index=False)
@@ -170,14 +186,29 @@ def fetch(
     sampling: Sampling,
     state: FetchState | None = None,
     buckets: bool = True,
+    previous: Fetched | None = None,
+    first_open: int = 0,
 ) -> Fetched:
-    """Both sources' data for the window; bucket series only when percentiles are judged."""
+    """Both sources' data for the window; bucket series only when percentiles are judged.
+
+    With ``previous``, CloudWatch is asked only for periods ``first_open:`` (the settle's
+    periods not yet final); the earlier ones are kept from ``previous``."""
     state = state or FetchState()
     lookback = window.start.timestamp() - sampling.range_start
     pad = 2 * sampling.scrape_interval + sampling.skew
-    grid, missing = cloudwatch.fetch_with_percentiles(
-        sources.cloudwatch, config.cloudwatch, config.routes, window, state.percentiles_refused
-    )
+    if previous is None:
+        grid, missing = cloudwatch.fetch_with_percentiles(
+            sources.cloudwatch, config.cloudwatch, config.routes, window, state.percentiles_refused
+        )
+    else:
+        grid, missing = cloudwatch.reread_open_periods(
+            sources.cloudwatch,
+            config.cloudwatch,
+            config.routes,
+            previous.cloudwatch,
+            first_open,
+            state.percentiles_refused,
+        )
     if missing and config.cloudwatch.percentiles:
         state.percentiles_refused = missing
 
@@ -211,14 +242,63 @@ def percentile_inputs(fetched: Fetched, buckets: pd.DataFrame) -> PercentileInpu
     return PercentileInputs(buckets, fetched.cloudwatch.to_frame(stats))
 
 
-def cloudwatch_cost(sources: Sources, config: RunConfig, fetched: Fetched) -> dict[str, Any]:
-    """The run's CloudWatch calls next to the minimum for reading the window once."""
+def cloudwatch_cost(
+    sources: Sources, config: RunConfig, fetched: Fetched, read_from: tuple[int, ...] = (0,)
+) -> dict[str, Any]:
+    """The run's CloudWatch calls next to the minimum for the settle's reads.
+
+    The minimum: for each poll the settle rule needed (the first read of the whole window, one
+    that proves the quiet span, one more for each poll that still saw data arrive), the fewest
+    calls carrying the periods that poll had to read (``read_from[i]:``, the ones not yet final),
+    packed within GetMetricData's limits. How many polls a window needs is the rule's (reported
+    in ``run.settle``), not something a cheaper read could avoid."""
     stats = len(cloudwatch.BASE_STATS)
     if fetched.percentiles_missing is None:
         stats += len(cloudwatch.PERCENTILE_STATS)
     queries = stats * len(config.routes)
     periods = len(fetched.cloudwatch.window.period_starts())
-    return sources.calls.summary(cloudwatch.minimum_calls(queries, periods), queries)
+    minimum = sum(cloudwatch.minimum_calls(queries, periods - first) for first in read_from)
+    return sources.calls.summary(minimum, queries)
+
+
+def settle_rule(config: RunConfig) -> SettleRule:
+    window = config.window
+    return SettleRule(
+        window.settle_quiet, window.settle_min_age, window.settle_timeout, window.settle_poll
+    )
+
+
+def cloudwatch_shortfall(fetched: Fetched, routes: list[str], window: Window, sampling) -> float:
+    """How many requests CloudWatch counted fewer than Prometheus over the window (negative:
+    more): what shrinks while CloudWatch's data is still arriving."""
+    aligned = align(
+        fetched.cloudwatch, fetched.prom_count, fetched.prom_sum, routes, window, sampling
+    )
+    assert aligned.grid is not None
+    return round(float(aligned.grid["prom_count"].sum() - aligned.grid["cw_count"].sum()), 1)
+
+
+def settle_window(
+    sources: Sources, config: RunConfig, plan: RunPlan, sampling: Sampling, buckets: bool
+) -> Settled[Fetched]:
+    """Poll both sources until every period of the window is final (cwparity.settle)."""
+    state, window = FetchState(), plan.window
+    routes = [route.key for route in config.routes]
+    ends = np.array([start.timestamp() + window.period for start in window.period_starts()])
+
+    def read(first_open: int, previous: Fetched | None) -> Fetched:
+        with phases.phase("fetch"):
+            fetched = fetch(sources, config, window, sampling, state, buckets, previous, first_open)
+        phases.reached("settle")  # between two polls: the test switch's point for settle
+        return fetched
+
+    return settle(
+        read,
+        Fetched.moved_periods,
+        lambda fetched: cloudwatch_shortfall(fetched, routes, window, sampling),
+        ends,
+        settle_rule(config),
+    )
 
 
 @dataclass
@@ -241,21 +321,9 @@ def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
     pad = 2 * scrape_interval + sampling.skew
     with phases.phase("scrape_wait"):
         wait_until(plan.window.end.timestamp() + pad, "Prometheus to scrape past the window")
-    state = FetchState()
-    wants_buckets = percentiles_judged(config, plan.truth)
-
-    def poll() -> Fetched:
-        with phases.phase("fetch"):
-            fetched = fetch(sources, config, plan.window, sampling, state, wants_buckets)
-        phases.reached("settle")  # between two polls: the test switch's point for settle
-        return fetched
-
     with phases.phase("settle", checkpoint=False):
-        result = settle(
-            poll,
-            Fetched.same_as,
-            timeout=config.window.settle_timeout,
-            poll=config.window.settle_poll,
+        result = settle_window(
+            sources, config, plan, sampling, percentiles_judged(config, plan.truth)
         )
     phases.enter("judging")
     fetched = result.value
@@ -271,7 +339,7 @@ def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
     checks = judge_run(aligned, plan.truth, config, percentiles, tabled)
     gaps = scrape_gaps(fetched.prom_count, routes, plan.window, sampling)
     checks += gaps
-    calls = cloudwatch_cost(sources, config, fetched)  # the parity read's calls, before coverage's
+    calls = cloudwatch_cost(sources, config, fetched, result.read_from)  # before coverage's
     # coverage (every route either side saw) and the job's cardinality, then the cost estimate
     assessed, inventory = assessment_checks(
         sources.cloudwatch, sources.prometheus, config, plan.window, sampling
@@ -283,17 +351,13 @@ def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
     info = {
         "versions": sources.versions,
         "scrape_interval": scrape_interval,
-        "settle": {
-            "settled": result.settled,
-            "polls": result.polls,
-            "waited_s": round(result.waited, 1),
-        },
+        "settle": result.record,
         "cloudwatch_calls": calls,
         "cost": cost_block(sources.cloudwatch, sources.prometheus, config, inventory, requested),
         "alarms": alarms.records,
     }
     if not result.settled:
-        checks = not_settled(checks, result.polls, result.waited)
+        checks = not_settled(checks, result.record["why"])
         for table in tabled:  # the table says the same as the checks: not judged
             table["status"] = Status.SKIP.value
     checks, verdicts = collapse(checks, tabled)
@@ -340,11 +404,10 @@ def lost_target_coverage(assessed: list[CheckResult], gaps: list[CheckResult]) -
     ]
 
 
-def not_settled(checks: list[CheckResult], polls: int, waited: float) -> list[CheckResult]:
+def not_settled(checks: list[CheckResult], why: str) -> list[CheckResult]:
     """A window still moving is not judged: verdicts become SKIP, and one ERROR says why."""
     from dataclasses import replace
 
-    why = f"data still changing after {waited:.0f}s and {polls} polls"
     downgraded = [
         replace(c, status=Status.SKIP, reason=f"not judged ({why}); would be: {c.reason}")
         if c.status in (Status.PASS, Status.FAIL)
@@ -356,7 +419,7 @@ def not_settled(checks: list[CheckResult], polls: int, waited: float) -> list[Ch
         "settle",
         "window",
         Status.ERROR,
-        f"{why}: raise window.settle_timeout or judge later with --no-load",
+        f"{why}; raise window.settle_timeout or judge later with --no-load",
     )
     return [settle_check, *downgraded]
 

@@ -41,8 +41,10 @@ FINDING_TEXT = {
     "double-counts data.",
     "lint": "A problem in how the metrics are defined or labelled (names, units, label values) "
     "that makes dashboards or alerts built on them misleading, even where the numbers agree.",
-    "settle": "CloudWatch publishes data late. cwparity polls until two reads agree; a window "
-    "that keeps changing cannot be judged yet.",
+    "settle": "CloudWatch publishes data late and in batches. cwparity judges a period only "
+    "once its data is older than the minimum data age and nothing new arrived for it over the "
+    "quiet span (longer than the gaps between batches); a shortfall that is still shrinking is "
+    "lag, not loss, so a window still changing at the deadline is not judged.",
     "cardinality": "A label whose values grow without bound (IDs in a path) multiplies the "
     "series Prometheus keeps, its memory and its disk, with every new value.",
     "lag": "How late data arrives in one backend compared with the other. Alerts built on the "
@@ -196,29 +198,56 @@ def findings(checks: list[dict[str, Any]], run: dict[str, Any]) -> list[dict[str
             }
         )
     settle = run.get("settle")
-    if isinstance(settle, dict) and not any(c["kind"] == "settle" for c in checks):
+    if isinstance(settle, dict):  # the record's numbers, also beside a not-settled ERROR
         found.append(_settle_finding(settle))
     return found
 
 
 def _settle_finding(settle: dict[str, Any]) -> dict[str, Any]:
+    """How the late-data wait ended and why (``run.settle``), as a finding with its numbers."""
     settled = bool(settle.get("settled"))
     polls, waited = settle.get("polls"), settle.get("waited_s")
-    text = (
-        f"The data stopped changing after {polls} polls ({waited} s): the window was complete "
-        "when it was judged."
-        if settled
-        else f"The data was still changing after {polls} polls ({waited} s): not judged."
-    )
+    why = settle.get("why")
+    if why:
+        text = f"{'Settled' if settled else 'Not settled'} after {polls} polls ({waited} s): {why}."
+    elif settled:
+        text = f"The data stopped changing after {polls} polls ({waited} s)."
+    else:
+        text = f"The data was still changing after {polls} polls ({waited} s): not judged."
+    facts = [
+        (label, _fact(settle[key]))
+        for key, label in SETTLE_FACTS.items()
+        if settle.get(key) is not None and settle.get(key) != []
+    ]
     return {
         "title": "Lag: CloudWatch's late data",
         "status_class": "pass" if settled else "error",
         "status": "settled" if settled else "not settled",
-        "text": text,
-        "facts": [],
+        "text": _text(text),
+        "facts": facts,
         "meaning": FINDING_TEXT["settle"],
         "id": "run.settle",
     }
+
+
+def _fact(value: Any) -> str:
+    if isinstance(value, list):  # the shortfall per poll
+        return " → ".join(_text(item) for item in value)
+    return _text(value)
+
+
+SETTLE_FACTS = {
+    "ended": "ended",
+    "polls": "polls",
+    "waited_s": "waited (s)",
+    "quiet_span_s": "quiet span needed (s)",
+    "quiet_for_s": "quiet for (s)",
+    "min_data_age_s": "minimum data age (s)",
+    "min_data_age_used_s": "minimum data age used (s, learned from late data)",
+    "shortfall": "CloudWatch shortfall vs Prometheus, per poll",
+    "shortfall_trend": "shortfall trend",
+    "deadline_s": "deadline (s)",
+}
 
 
 def banner(document: dict[str, Any], problems: list[dict[str, Any]]) -> dict[str, Any]:

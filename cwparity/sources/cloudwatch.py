@@ -166,6 +166,32 @@ def fetch_with_percentiles(
         return grid, str(err)
 
 
+def reread_open_periods(
+    client: Any,
+    config: CloudWatchConfig,
+    routes: Sequence[Route],
+    previous: StatGrid,
+    first_open: int,
+    refused: str | None = None,
+) -> tuple[StatGrid, str | None]:
+    """``previous`` with its periods ``first_open:`` read again; the earlier ones are final and
+    kept as they were. One GetMetricData read of the tail (StartTime at its first period), so a
+    settle poll on a week-long window costs what its last minutes cost, not another week."""
+    window = previous.window
+    starts = window.period_starts()
+    if first_open <= 0:
+        return fetch_with_percentiles(client, config, routes, window, refused)
+    if first_open >= len(starts):
+        return previous, refused
+    tail = Window(starts[first_open], window.end, window.period)
+    fresh, missing = fetch_with_percentiles(client, config, routes, tail, refused)
+    merged = {name: cells.copy() for name, cells in previous.stats.items()}
+    for name in merged.keys() | fresh.stats.keys():
+        cells = merged.setdefault(name, np.full(previous.stats["count"].shape, np.nan))
+        cells[:, first_open:] = fresh.stats.get(name, np.nan)
+    return StatGrid(previous.routes, window, merged), missing
+
+
 def _paged_results(client: Any, queries: list[dict[str, Any]], window: Window):
     paginator = client.get_paginator("get_metric_data")
     pages = paginator.paginate(

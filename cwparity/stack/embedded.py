@@ -52,6 +52,9 @@ class StackSpec:
     alertmanager: bool = False
     #: rule evaluation interval (default: the scrape interval)
     evaluation_interval: float | None = None
+    #: seconds: CloudWatch (moto) ingests in batches, each datum readable only from the next
+    #: multiple of this after it was put, as real CloudWatch publishes late and in chunks
+    cloudwatch_batch: float | None = None
 
 
 @dataclass
@@ -92,7 +95,7 @@ class EmbeddedStack:
 
     def _start(self) -> None:
         self._workdir = Path(self._exit.enter_context(tempfile.TemporaryDirectory(prefix="cwp-")))
-        moto, self.cloudwatch_url = start_moto(self._workdir)
+        moto, self.cloudwatch_url = start_moto(self._workdir, self.spec.cloudwatch_batch)
         self._processes.append(moto)
         for index, app_spec in enumerate(self.spec.apps):
             self._start_app(index, app_spec, port=None)

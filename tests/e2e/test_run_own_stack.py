@@ -38,7 +38,13 @@ def test_run_against_own_endpoints_then_rejudge_the_window(tmp_path):
             "prometheus": {"url": stack.prometheus_url},  # scrape interval from the targets API
             "app": {"base_url": stack.app_url},
             "load": {"duration": "12s", "users": 3, "stop_timeout": "5s"},
-            "window": {"period": 10, "settle_timeout": "30s", "settle_poll": "2s"},
+            "window": {
+                "period": 10,
+                "settle_timeout": "30s",
+                "settle_poll": "2s",
+                "settle_quiet": "5s",
+                "settle_min_age": "2s",
+            },
         }
         path = tmp_path / "cwparity.yaml"
         path.write_text(yaml.safe_dump(config))

@@ -51,7 +51,13 @@ def test_discover_lists_both_sides_and_writes_a_config_a_run_judges(stack, tmp_p
             {
                 "cloudwatch": {"region": "us-east-1", "endpoint_url": stack.cloudwatch_url},
                 "prometheus": {"url": stack.prometheus_url},
-                "window": {"period": 5, "settle_timeout": "30s", "settle_poll": "2s"},
+                "window": {
+                    "period": 5,
+                    "settle_timeout": "30s",
+                    "settle_poll": "2s",
+                    "settle_quiet": "5s",
+                    "settle_min_age": "2s",
+                },
             }
         )
     )

@@ -46,7 +46,9 @@ def test_clean_dual_app_passes_count_and_mean_checks(dual_stack, tmp_path):
     # percentiles asked for once, with the base statistics; refused by moto; then base only
     assert calls["failed_calls"] == 1
     assert calls["get_metric_data_calls"] == calls["failed_calls"] + session.info["settle"]["polls"]
-    assert calls["minimum_get_metric_data_calls"] == 1
+    # the minimum counts the settle's polls, each at the fewest calls for its open periods
+    assert calls["minimum_get_metric_data_calls"] == session.info["settle"]["polls"]
+    assert calls["calls_over_minimum"] == 1.0
     assert_chunked_fetch_reads_every_sample_once(session)
 
 

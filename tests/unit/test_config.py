@@ -42,6 +42,20 @@ def test_bad_period_is_explained():
         parse_config({"window": {"period": 45}})
 
 
+def test_a_settle_deadline_shorter_than_min_age_plus_quiet_is_refused():
+    with pytest.raises(ConfigError, match=r"settle_timeout \(60s\) is shorter than"):
+        parse_config({"window": {"settle_timeout": "60s"}})  # defaults: 120 s + 60 s
+    window = parse_config(
+        {"window": {"settle_timeout": "60s", "settle_min_age": "10s", "settle_quiet": "20s"}}
+    ).window
+    assert (window.settle_min_age, window.settle_quiet) == (10.0, 20.0)
+
+
+def test_settle_defaults_are_for_real_aws():
+    window = parse_config({}).window
+    assert (window.settle_min_age, window.settle_quiet, window.settle_timeout) == (120, 60, 600)
+
+
 def test_unknown_key_in_a_list_item():
     with pytest.raises(ConfigError, match=r"routes.0.pth'.*did you mean 'routes.0.path'"):
         parse_config({"routes": [{"pth": "/"}]})

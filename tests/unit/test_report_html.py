@@ -63,7 +63,7 @@ def test_findings_are_explained_in_plain_words(failing_html):
     assert "A constant offset of about 2 ms" in findings
     assert "a panel divides _sum by _count" in findings
     assert "Rendered generically." in findings
-    assert "The data stopped changing after 3 polls" in findings
+    assert "Settled after 3 polls (10.2 s): no new data for 20 s" in findings
 
 
 def test_host_checks_render_when_present_and_not_otherwise(failing_html):
@@ -173,3 +173,26 @@ def test_a_warning_of_any_kind_is_a_finding():
     html = render_html(document)
     findings = html[html.index('id="findings"') : html.index('id="charts"')]
     assert "Security: Prometheus" in findings and "plain HTTP" in findings
+
+
+def test_the_settle_record_says_how_the_wait_ended_and_why():
+    document = sample_document(failing=False)
+    document["run"]["settle"] = {
+        "settled": False,
+        "ended": "deadline",
+        "polls": 4,
+        "waited_s": 90.0,
+        "quiet_span_s": 20.0,
+        "quiet_for_s": 5.0,
+        "min_data_age_s": 10.0,
+        "min_data_age_used_s": 31.5,
+        "deadline_s": 90.0,
+        "shortfall": [449.0, 120.0, 12.0],
+        "shortfall_trend": "shrinking",
+        "why": "at the 90 s deadline 2 period(s) were not final; still shrinking: lag, not loss",
+    }
+    page = render_html(document)
+    assert "Not settled after 4 polls (90.0 s): at the 90 s deadline" in page
+    assert "449 → 120 → 12" in page and "shortfall trend: shrinking" in page
+    assert "minimum data age used (s, learned from late data): 31.5" in page
+    assert "quiet span needed (s): 20" in page

@@ -159,3 +159,44 @@ def test_unreachable_prometheus_is_one_line_without_credentials():
         source.build_info()
     assert "connection refused" in str(err.value)
     assert "pw" not in str(err.value)
+
+
+def test_a_settle_poll_reads_only_the_periods_not_yet_final(client):
+    """The first two periods are final: the re-read asks from the third one's start only,
+    and the earlier periods keep the values read before."""
+    previous = cloudwatch.StatGrid.empty_for(["GET /"], WINDOW, ["count", "sum"])
+    previous.stats["count"][0] = [5.0, 6.0, 1.0]
+    previous.stats["sum"][0] = [0.5, 0.6, 0.1]
+    with Stubber(client) as stubber:
+        stubber.add_response(
+            "get_metric_data",
+            {
+                "MetricDataResults": [
+                    result("r0_count", [2], [7.0]),
+                    result("r0_sum", [2], [0.7]),
+                ],
+                "Messages": [],
+            },
+            {
+                "MetricDataQueries": ANY,
+                "StartTime": T0 + timedelta(minutes=2),
+                "EndTime": WINDOW.end,
+                "ScanBy": "TimestampAscending",
+            },
+        )
+        grid, missing = cloudwatch.reread_open_periods(
+            client, CloudWatchConfig(percentiles=False), ROUTES[:1], previous, 2
+        )
+    assert list(grid.stats["count"][0]) == [5.0, 6.0, 7.0]
+    assert list(grid.stats["sum"][0]) == [0.5, 0.6, 0.7]
+    assert list(previous.stats["count"][0]) == [5.0, 6.0, 1.0]  # not changed in place
+    assert missing == "cloudwatch.percentiles is false"
+
+
+def test_nothing_open_is_not_read_again(client):
+    previous = cloudwatch.StatGrid.empty_for(["GET /"], WINDOW, ["count", "sum"])
+    with Stubber(client):  # any call would fail: none is expected
+        grid, _ = cloudwatch.reread_open_periods(
+            client, CloudWatchConfig(), ROUTES[:1], previous, 3
+        )
+    assert grid is previous
