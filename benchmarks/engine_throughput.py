@@ -54,28 +54,67 @@ def bare_numpy_pass(
     return np.stack(verdicts)
 
 
-def cloudwatch_figures(routes: int = 250, days: int = 7) -> dict:
-    """One read of a week of ``routes`` routes (base and percentile statistics, 5-minute
-    periods) from a GetMetricData that pages as AWS documents; the calls cwparity made."""
+def cloudwatch_figures(routes: int = 250, days: int = 7, lag: float = 150.0) -> dict:
+    """A settled window: a week of ``routes`` routes (base and percentile statistics, 5-minute
+    periods) read by the real settle and source code from a GetMetricData that pages as AWS
+    documents, on a fake clock; the last period's data is ``lag`` seconds late (partial before).
+
+    The minimum (cwparity.run.cloudwatch_cost): for each poll the settle rule needed (the first
+    read of the whole window, one that proves the quiet span, one more for each poll that still
+    saw data arrive), the fewest calls that carry the periods not yet final at that poll, packed
+    within GetMetricData's limits. How many polls a window needs is the settle rule's, printed
+    beside it, and so is what re-reading the whole window at each poll would cost."""
     import boto3
     from fake_cloudwatch import FakeGetMetricData
 
-    from cwparity.config import CloudWatchConfig, Route
+    from cwparity.config import CloudWatchConfig, Route, parse_config
+    from cwparity.run import Fetched, settle_rule
+    from cwparity.settle import settle
     from cwparity.sources import cloudwatch
 
     client = boto3.client(
         "cloudwatch", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
     )
     calls = cloudwatch.CallLog().attach(client)
-    FakeGetMetricData(lambda dimensions, stat, moment: 1.0).attach(client)
-    mapped = [Route(path=f"/r{i}") for i in range(routes)]
     start = datetime(2026, 11, 16, tzinfo=UTC)
     window = Window(start, datetime.fromtimestamp(start.timestamp() + days * 86400, UTC), PERIOD)
-    grid, missing = cloudwatch.fetch_with_percentiles(client, CloudWatchConfig(), mapped, window)
-    assert missing is None and not np.isnan(grid.stats["p99"]).any()
+    clock = [window.end.timestamp() + 2 * SCRAPE + 0.25]  # after Prometheus's last scrape
+
+    def value(dimensions, stat, moment):  # complete once the period is ``lag`` seconds old
+        return 1.0 if clock[0] >= moment.timestamp() + PERIOD + lag else 0.5
+
+    FakeGetMetricData(value).attach(client)
+    mapped = [Route(path=f"/r{i}") for i in range(routes)]
+    config = CloudWatchConfig()
+
+    def read(first_open, previous):
+        if previous is None:
+            grid, _ = cloudwatch.fetch_with_percentiles(client, config, mapped, window)
+        else:
+            grid, _ = cloudwatch.reread_open_periods(
+                client, config, mapped, previous.cloudwatch, first_open
+            )
+        empty = SeriesSet.empty()
+        return Fetched(grid, empty, empty, empty)
+
+    def sleep(seconds):
+        clock[0] += seconds
+
+    ends = np.array([s.timestamp() + PERIOD for s in window.period_starts()])
+    rule = settle_rule(parse_config({}))  # the defaults, for real AWS
+    result = settle(
+        read, Fetched.moved_periods, lambda _: None, ends, rule, sleep, lambda: clock[0]
+    )
+    assert result.settled and not np.isnan(result.value.cloudwatch.stats["p99"]).any()
     queries = routes * (len(cloudwatch.BASE_STATS) + len(cloudwatch.PERCENTILE_STATS))
-    periods = len(window.period_starts())
-    return calls.summary(cloudwatch.minimum_calls(queries, periods), queries)
+    periods = len(ends)
+    minimum = sum(cloudwatch.minimum_calls(queries, periods - first) for first in result.read_from)
+    figures = calls.summary(minimum, queries * result.polls)
+    figures["polls"] = result.polls
+    figures["periods_read"] = [periods - first for first in result.read_from]
+    figures["whole_window_each_poll"] = result.polls * cloudwatch.minimum_calls(queries, periods)
+    figures["why"] = result.record["why"]
+    return figures
 
 
 def report_sizes(checks, tabled, aligned, window) -> str:
@@ -169,10 +208,13 @@ def main() -> None:
         print(report_sizes(checks, tabled, aligned, window))
     cw = cloudwatch_figures()
     print(
-        f"CloudWatch, one read of a week of 250 routes (SampleCount, Sum, p50, p90, p99; "
-        f"{PERIOD // 60}-minute periods): {cw['get_metric_data_calls']} GetMetricData calls, "
-        f"minimum {cw['minimum_get_metric_data_calls']}: calls / minimum = "
-        f"{cw['calls_over_minimum']:.2f}; {cw['metrics_requested']:,} metrics requested "
+        f"CloudWatch, a settled window: a week of 250 routes (SampleCount, Sum, p50, p90, p99; "
+        f"{PERIOD // 60}-minute periods), the last period 150 s late, default settle keys: "
+        f"{cw['polls']} polls reading {' + '.join(map(str, cw['periods_read']))} periods, "
+        f"{cw['get_metric_data_calls']} GetMetricData calls, minimum "
+        f"{cw['minimum_get_metric_data_calls']}: CloudWatch calls / minimum = "
+        f"{cw['calls_over_minimum']:.2f} (re-reading the whole window at each poll: "
+        f"{cw['whole_window_each_poll']}); {cw['metrics_requested']:,} metrics requested "
         f"(minimum {cw['minimum_metrics_requested']:,}), ${cw['cost_usd']:.4f}"
     )
     if not args.skip_locust:

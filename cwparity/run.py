@@ -258,7 +258,7 @@ def cloudwatch_cost(
     queries = stats * len(config.routes)
     periods = len(fetched.cloudwatch.window.period_starts())
     minimum = sum(cloudwatch.minimum_calls(queries, periods - first) for first in read_from)
-    return sources.calls.summary(minimum, queries)
+    return sources.calls.summary(minimum, queries * len(read_from))
 
 
 def settle_rule(config: RunConfig) -> SettleRule:

@@ -207,6 +207,7 @@ def settle_record(state: _State, waited: float, now: float) -> dict[str, Any]:
         "waited_s": round(waited, 1),
         "quiet_span_s": state.rule.quiet,
         "quiet_for_s": round(quiet_for, 1),
+        "changes_seen": int(sum(r.get("changed", 0) > 0 for r in state.reads)),
         "min_data_age_s": state.rule.min_age,
         "min_data_age_used_s": round(state.min_age, 1),
         "deadline_s": state.rule.timeout,
@@ -254,6 +255,12 @@ def settle_why(record: dict[str, Any], still_open: int) -> str:
         return (
             f"every period was older than the minimum data age plus the quiet span "
             f"({age:g} s + {quiet:g} s) at the first read: final, read once; {trend}"
+        )
+    if record["settled"] and not record["changes_seen"]:
+        return (
+            f"nothing new arrived after the first read, and every period was older than the "
+            f"minimum data age plus the quiet span ({age:g} s + {quiet:g} s) at its last read, "
+            f"after {record['polls']} polls; {trend}"
         )
     if record["settled"]:
         return (
