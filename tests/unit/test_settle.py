@@ -215,3 +215,28 @@ def test_no_sleep_is_shorter_than_the_minimum_spacing():
     at = [r["at_s"] for r in result.record["reads"]]
     assert all(b - a >= 7 - 1e-9 for a, b in itertools.pairwise(at))
     assert math.isfinite(result.waited)
+
+
+def test_a_run_s_reads_differ_in_the_periods_whose_statistics_changed():
+    from datetime import UTC, datetime
+
+    from cwparity.run import Fetched
+    from cwparity.samples import SeriesSet, StatGrid
+    from cwparity.window import Window
+
+    window = Window(
+        datetime(2026, 11, 25, 12, tzinfo=UTC), datetime(2026, 11, 25, 12, 1, tzinfo=UTC), 20
+    )
+    before = StatGrid.empty_for(["GET /", "GET /x"], window, ["count", "sum"])
+    before.stats["count"][0] = [5.0, np.nan, np.nan]
+    after = StatGrid(before.routes, window, {k: v.copy() for k, v in before.stats.items()})
+    after.stats["count"][1, 2] = 3.0  # a datum arrived for the second route's last period
+    empty = SeriesSet.empty()
+    first, second = Fetched(before, empty, empty, empty), Fetched(after, empty, empty, empty)
+    assert list(first.moved_periods(second)) == [False, False, True]
+    assert not first.moved_periods(first).any()  # NaN (no datum) equals NaN
+    # Prometheus's samples are not per period: a change there moves every period
+    scraped = SeriesSet.from_arrays(
+        [{"series": "s", "path": "/", "method": "GET", "le": ""}], [np.array([1.0])], [[1.0]]
+    )
+    assert Fetched(before, scraped, empty, empty).moved_periods(first).all()
