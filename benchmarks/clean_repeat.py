@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from cwparity.config import RunConfig, load_config
+from cwparity.errors import HarnessError
 from cwparity.flows import DEMO_APP_ENV, DEMO_CONFIG, load_and_plan, write_config
 from cwparity.pytest_plugin import ParitySession
 from cwparity.stack.embedded import AppSpec, EmbeddedStack, StackSpec
@@ -76,8 +77,15 @@ def main() -> None:
     passed = 0
     with EmbeddedStack(spec, keep_logs_in=out) as stack:
         for index in range(1, args.repeats + 1):
+            # each run starts from an empty CloudWatch, as `cwparity demo` does: moto slows
+            # down as its data grows (ListMetrics scans every datum)
+            stack.reset_cloudwatch()
             began = time.monotonic()
-            document = one_run(stack, args.duration, out / f"run-{index:02d}")
+            try:
+                document = one_run(stack, args.duration, out / f"run-{index:02d}")
+            except HarnessError as err:  # counted as not passed, said, and the next run goes on
+                print(f"run {index:2d}: ERROR in {time.monotonic() - began:4.0f} s: {err}")
+                continue
             passed += document["verdict"] == "pass"
             print(summary_line(index, document, time.monotonic() - began), flush=True)
     cloudwatch = f"bursty CloudWatch, batches every {args.bursty:g} s" if args.bursty else "moto"
