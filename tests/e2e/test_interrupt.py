@@ -103,7 +103,13 @@ def own_stack(tmp_path_factory):
             "prometheus": {"url": stack.prometheus_url},
             "app": {"base_url": stack.app_url},
             "load": {"duration": "4s", "users": 3, "stop_timeout": "2s"},
-            "window": {"period": 5, "settle_timeout": "20s", "settle_poll": "1s"},
+            "window": {
+                "period": 5,
+                "settle_timeout": "20s",
+                "settle_poll": "1s",
+                "settle_quiet": "5s",
+                "settle_min_age": "2s",
+            },
         }
         path = root / "cwparity.yaml"
         path.write_text(yaml.safe_dump(config))

@@ -181,7 +181,13 @@ def leak_config(stack: EmbeddedStack, grafana_url: str) -> dict:
             {"path": "/long-request", "sides": ["prometheus"]},
         ],
         "load": {"duration": "10s", "users": 3, "stop_timeout": "5s"},
-        "window": {"period": 10, "settle_timeout": "30s", "settle_poll": "2s"},
+        "window": {
+            "period": 10,
+            "settle_timeout": "30s",
+            "settle_poll": "2s",
+            "settle_quiet": "5s",
+            "settle_min_age": "2s",
+        },
         "grafana": {
             "enabled": True,
             "url": with_credentials(grafana_url, "grafana.url"),
