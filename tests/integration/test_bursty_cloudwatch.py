@@ -91,9 +91,11 @@ def test_a_clean_run_passes_with_the_demo_settle(bursty_stack, tmp_path):
     document, record = settle_record(run_dir)
     assert document["verdict"] == "pass"
     assert record["settled"] and record["ended"] == "quiet"
-    # the batches really held data back at the first read, and it arrived: lag, not loss
-    assert record["shortfall"][0] > 0, record
-    assert record["shortfall"][-1] == 0 and record["shortfall_trend"] == "caught up"
+    # held back at the first read and arrived later (lag, not loss); on a loaded machine the
+    # first read can come after the last batch landed: then never short at all
+    assert record["shortfall"][-1] == 0, record
+    expected = "caught up" if record["shortfall"][0] > 0 else "none"
+    assert record["shortfall_trend"] == expected, record
     assert record["quiet_for_s"] >= record["quiet_span_s"]
 
 
