@@ -212,9 +212,11 @@ def fetch(
     if missing and config.cloudwatch.percentiles:
         state.percentiles_refused = missing
 
-    def samples(suffix: str) -> SeriesSet:
+    mapped = [(route.method, route.path) for route in config.routes]
+
+    def samples(suffix: str) -> SeriesSet:  # the mapped routes' series only
         return sources.prometheus.raw_samples(
-            suffix, window, lookback, pad, sampling.scrape_interval
+            suffix, window, lookback, pad, sampling.scrape_interval, mapped
         )
 
     return Fetched(

@@ -199,7 +199,7 @@ def prometheus_usage(
         ),
         job_series=Measured(
             inventory.job_series if inventory else None,
-            f"/api/v1/series for job {config.prometheus.job} in the window",
+            f"count(last_over_time({{job={config.prometheus.job!r}}}[window])) at the window's end",
         ),
         samples_per_s=samples,
         job_samples_per_s=job_samples,

@@ -6,11 +6,11 @@ import logging
 from typing import Any
 
 from cwparity.align import Sampling
-from cwparity.assess.inventory import Inventory, paths_of, take_inventory
+from cwparity.assess.inventory import MAX_ASKED_ROUTES, Inventory, take_inventory
 from cwparity.config import RunConfig
 from cwparity.errors import SourceError
-from cwparity.judge.cardinality import judge_cardinality, route_series
-from cwparity.judge.coverage import coverage_rows, judge_coverage
+from cwparity.judge.cardinality import judge_cardinality
+from cwparity.judge.coverage import coverage_rows, judge_coverage, judge_unasked
 from cwparity.results import CheckResult, Status
 from cwparity.sources.prometheus import PrometheusSource
 from cwparity.window import Window
@@ -41,8 +41,10 @@ def assessment_checks(
 def judge_inventory(inventory: Inventory, config: RunConfig) -> list[CheckResult]:
     prom = config.prometheus
     rows = coverage_rows(inventory.cloudwatch, inventory.prometheus, config.coverage.ignore)
-    routes = route_series(inventory.series_labels, prom.path_label, prom.method_label)
+    routes = inventory.route_series
     checks = judge_coverage(rows, config, {r.route: r.series for r in routes})
-    paths = paths_of(inventory.series_labels, prom.path_label)
-    checks.append(judge_cardinality(prom.job, inventory.job_series, routes, paths, prom.path_label))
+    checks += judge_unasked(inventory.unasked, MAX_ASKED_ROUTES)
+    checks.append(
+        judge_cardinality(prom.job, inventory.job_series, routes, inventory.paths, prom.path_label)
+    )
     return checks

@@ -1,16 +1,27 @@
-"""What exists on both sides in a window: CloudWatch's dimension sets, Prometheus's series.
+"""What exists on both sides in a window: CloudWatch's dimension sets, Prometheus's routes.
 
-One reader for ``cwparity discover`` and for the coverage checks every run makes:
+One reader for ``cwparity discover`` and for the coverage checks every run makes. A job may hold
+any number of paths (an ID in a path label makes thousands), so nothing here grows with them
+beyond one small row per route:
 
+- Prometheus: server-side aggregates per (path, method), evaluated at the window's edges
+  (:func:`prometheus_aggregates`): each route's ``_count`` at both edges and its resets, its
+  ``_count`` series per status and instance, its histogram series, and the job's series. No
+  raw sample of an unmapped route is read, except for the routes the two sides disagree on
+  (one side saw none) or whose counter reset: those, at most ``MAX_EXACT_ROUTES``, are counted
+  from raw ``_count`` samples as the engine counts them (resets, series born inside the window,
+  the uncertainty at the window's edges).
 - CloudWatch: ListMetrics (paged) for the metric's dimension sets; ListMetrics knows two weeks,
-  not the window, so GetMetricData asks each set's SampleCount over the window.
-- Prometheus: the histogram's raw ``_count`` samples for every path of the job (counted as the
-  engine counts them), and its label sets (``/api/v1/series``) for the cardinality.
+  not the window, so GetMetricData asks the SampleCount over the window of the mapped routes,
+  of the routes Prometheus saw requests on, and of the other listed sets, at most
+  ``MAX_ASKED_ROUTES`` beyond the mapped ones (two GetMetricData calls of 500 queries per page
+  of periods); the routes beyond the bound are not judged, and a check says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +29,7 @@ import numpy as np
 
 from cwparity.align import Sampling, boundaries, route_counters
 from cwparity.config import RunConfig
+from cwparity.judge.cardinality import RouteSeries
 from cwparity.judge.coverage import PromRoute
 from cwparity.samples import SeriesSet
 from cwparity.sources import cloudwatch
@@ -25,6 +37,12 @@ from cwparity.sources.prometheus import PrometheusSource
 from cwparity.window import Window
 
 Dimensions = cloudwatch.Dimensions
+Key = tuple[str, str]
+
+#: routes counted from raw samples beyond what the server-side aggregates tell
+MAX_EXACT_ROUTES = 200
+#: routes beyond the mapped ones whose window CloudWatch is asked for (GetMetricData queries)
+MAX_ASKED_ROUTES = 1000
 
 
 @dataclass
@@ -32,18 +50,28 @@ class Inventory:
     """Both sides' routes in ``window``, keyed (method, path)."""
 
     window: Window
-    cloudwatch: dict[tuple[str, str], float]
-    prometheus: dict[tuple[str, str], PromRoute]
+    cloudwatch: dict[Key, float]
+    prometheus: dict[Key, PromRoute]
     #: every (metric name, dimension set) ListMetrics reported for the namespace
     metrics: list[tuple[str, Dimensions]] = field(default_factory=list)
     #: dimension sets of the metric that are not Endpoint + Method (+ extra_dimensions)
     other_dimension_sets: list[Dimensions] = field(default_factory=list)
-    #: label sets of the histogram's series in the window
-    series_labels: list[dict[str, str]] = field(default_factory=list)
+    #: the histogram's series per route in the window
+    route_series: list[RouteSeries] = field(default_factory=list)
     job_series: int = 0
+    #: routes one side listed that CloudWatch was not asked about (beyond MAX_ASKED_ROUTES)
+    unasked: list[Key] = field(default_factory=list)
+
+    @property
+    def histogram_series(self) -> int:
+        return sum(r.series for r in self.route_series)
+
+    @property
+    def paths(self) -> list[str]:
+        return sorted({r.route.partition(" ")[2] for r in self.route_series})
 
 
-def route_dimensions(config: RunConfig, dims: Dimensions) -> tuple[str, str] | None:
+def route_dimensions(config: RunConfig, dims: Dimensions) -> Key | None:
     """(method, path) when ``dims`` is the mapping's shape: Endpoint, Method and the extras."""
     cw = config.cloudwatch
     names = dict(dims)
@@ -62,25 +90,39 @@ def route_key(config: RunConfig, method: str, path: str) -> Dimensions:
     return tuple(sorted(pairs.items()))
 
 
-def cloudwatch_side(
-    client: Any, config: RunConfig, window: Window, also: Sequence[tuple[str, str]] = ()
-) -> tuple[dict[tuple[str, str], float], list[tuple[str, Dimensions]], list[Dimensions]]:
-    """Counts per route; ``also`` are routes asked for even when ListMetrics does not list them
-    (AWS: a new metric can take up to 15 minutes to appear there)."""
+def cloudwatch_listed(
+    client: Any, config: RunConfig
+) -> tuple[dict[Dimensions, Key | None], list[tuple[str, Dimensions]]]:
+    """ListMetrics: the metric's dimension sets (their route when mapping-shaped), and every
+    metric of the namespace."""
     cw = config.cloudwatch
     metrics = cloudwatch.list_metrics(client, cw.namespace)
     mine = [dims for name, dims in metrics if name == cw.metric_name]
-    mine += [d for d in (route_key(config, m, p) for m, p in also) if d not in mine]
-    routes = {dims: route_dimensions(config, dims) for dims in mine}
-    shaped = [dims for dims, route in routes.items() if route is not None]
-    counts = cloudwatch.dimension_counts(client, cw.namespace, cw.metric_name, shaped, window)
-    by_route: dict[tuple[str, str], float] = {}
+    return {dims: route_dimensions(config, dims) for dims in mine}, metrics
+
+
+def cloudwatch_counts(
+    client: Any, config: RunConfig, window: Window, routes: Sequence[Key]
+) -> dict[Key, float]:
+    """SampleCount over the window of each route asked (GetMetricData)."""
+    cw = config.cloudwatch
+    sets = {route_key(config, m, p): (m, p) for m, p in routes}
+    counts = cloudwatch.dimension_counts(client, cw.namespace, cw.metric_name, list(sets), window)
+    by_route: dict[Key, float] = {}
     for dims, count in counts.items():
-        route = routes[dims]
-        assert route is not None
-        by_route[route] = by_route.get(route, 0.0) + count
-    others = [dims for dims, route in routes.items() if route is None]
-    return by_route, metrics, others
+        by_route[sets[dims]] = by_route.get(sets[dims], 0.0) + count
+    return by_route
+
+
+def cloudwatch_side(
+    client: Any, config: RunConfig, window: Window, also: Sequence[Key] = ()
+) -> tuple[dict[Key, float], list[tuple[str, Dimensions]], list[Dimensions]]:
+    """Counts of every listed route and of ``also`` (asked even when ListMetrics does not
+    list them: AWS says a new metric can take up to 15 minutes to appear there)."""
+    listed, metrics = cloudwatch_listed(client, config)
+    shaped = [route for route in listed.values() if route is not None]
+    counts = cloudwatch_counts(client, config, window, list(dict.fromkeys([*shaped, *also])))
+    return counts, metrics, [dims for dims, route in listed.items() if route is None]
 
 
 def prometheus_routes(samples: SeriesSet, window: Window, sampling: Sampling) -> dict:
@@ -104,18 +146,139 @@ def prometheus_routes(samples: SeriesSet, window: Window, sampling: Sampling) ->
     return found
 
 
-def prometheus_series(
-    prometheus: PrometheusSource, config: RunConfig, window: Window
-) -> tuple[list[dict[str, str]], int]:
-    """The histogram's label sets, and how many series the whole job has, in the window."""
-    start, end = window.start.timestamp(), window.end.timestamp()
+@dataclass
+class Screened:
+    """One route as Prometheus's server-side aggregates see it over the window."""
+
+    requests: float = 0.0
+    resets: float = 0.0
+    count_series: int = 0
+    histogram_series: int = 0
+    statuses: set[str] = field(default_factory=set)
+    instances: set[str] = field(default_factory=set)
+
+
+def _millis(seconds: float) -> str:
+    return f"{max(1, math.ceil(seconds * 1000))}ms"
+
+
+def _rows(
+    prometheus: PrometheusSource, query: str, at: float
+) -> Iterable[tuple[dict[str, str], float]]:
+    for item in prometheus.instant(query, at):
+        yield dict(item.get("metric") or {}), float(item["value"][1])
+
+
+def prometheus_aggregates(
+    prometheus: PrometheusSource, config: RunConfig, window: Window, sampling: Sampling
+) -> tuple[dict[Key, Screened], int]:
+    """Per route, from instant queries Prometheus answers with one row per route (never one
+    per sample): ``_count`` at both edges (its last sample at or before each), resets,
+    series; and the job's series, all in [range start, window end]."""
+    cfg = config.prometheus
+    end, begin = window.end.timestamp(), window.start.timestamp()
+    span, lookback = _millis(end - sampling.range_start), _millis(begin - sampling.range_start)
     selector = prometheus.selector()
-    name = config.prometheus.histogram
-    histogram = prometheus.series(
-        f'{{__name__=~"{name}_(bucket|count|sum)",{selector[1:]}', start, end
+    count = f"{cfg.histogram}_count{selector}"
+    histogram = "{__name__=~" + f'"{cfg.histogram}_(bucket|count|sum)",' + selector[1:]
+    by = f"{cfg.path_label}, {cfg.method_label}"
+    routes: dict[Key, Screened] = {}
+
+    def route(labels: dict[str, str]) -> Screened:
+        key = (labels.get(cfg.method_label, "").upper(), labels.get(cfg.path_label, ""))
+        return routes.setdefault(key, Screened())
+
+    for labels, value in _rows(prometheus, f"sum by ({by}) (last_over_time({count}[{span}]))", end):
+        route(labels).requests += value
+    start_query = f"sum by ({by}) (last_over_time({count}[{lookback}]))"
+    for labels, value in _rows(prometheus, start_query, begin):
+        route(labels).requests -= value  # a series born inside the window started from zero
+    for labels, value in _rows(prometheus, f"sum by ({by}) (resets({count}[{span}]))", end):
+        route(labels).resets += value
+    pairs = f"count by ({by}, status, instance) (last_over_time({count}[{span}]))"
+    for labels, value in _rows(prometheus, pairs, end):
+        screened = route(labels)
+        screened.count_series += int(value)
+        screened.statuses.add(labels.get("status", ""))
+        screened.instances.add(labels.get("instance", ""))
+    for labels, value in _rows(
+        prometheus, f"count by ({by}) (last_over_time({histogram}[{span}]))", end
+    ):
+        route(labels).histogram_series += int(value)
+    job = sum(v for _, v in _rows(prometheus, f"count(last_over_time({selector}[{span}]))", end))
+    return routes, int(job)
+
+
+def route_series(screened: dict[Key, Screened]) -> list[RouteSeries]:
+    """Series per route: statuses × instances × (buckets + 2)."""
+    return [
+        RouteSeries(
+            f"{method} {path}",
+            s.histogram_series,
+            len(s.statuses),
+            len(s.instances),
+            max(0, round(s.histogram_series / max(s.count_series, 1)) - 2),
+        )
+        for (method, path), s in sorted(screened.items(), key=lambda kv: kv[0][::-1])
+        if s.count_series
+    ]
+
+
+def routes_to_ask(
+    mapped: Sequence[Key], screened: dict[Key, Screened], listed: Iterable[Key]
+) -> tuple[list[Key], list[Key]]:
+    """(asked, not asked) of CloudWatch: the mapped routes, then the routes Prometheus saw
+    requests on (busiest first), then the other listed ones, at most MAX_ASKED_ROUTES beyond
+    the mapped."""
+    active = sorted(
+        (k for k, s in screened.items() if s.requests > 0 or s.resets > 0),
+        key=lambda k: (-screened[k].requests, k),
     )
-    job = prometheus.series(selector, start, end)
-    return histogram, len(job)
+    others = sorted(set(listed) - set(active))
+    extra = [k for k in dict.fromkeys([*active, *others]) if k not in set(mapped)]
+    return [*dict.fromkeys(mapped), *extra[:MAX_ASKED_ROUTES]], extra[MAX_ASKED_ROUTES:]
+
+
+def routes_to_count(
+    cloudwatch_counts: dict[Key, float], screened: dict[Key, Screened]
+) -> list[Key]:
+    """The routes the aggregates cannot settle: one side saw none (a gap, or requests at the
+    window's edge), or the counter reset. At most MAX_EXACT_ROUTES, the busiest first."""
+    doubtful: dict[Key, float] = {}
+    for key, screen in screened.items():  # a route without a series is certainly a gap
+        seen_cw = cloudwatch_counts.get(key, 0.0) > 0
+        if screen.count_series and (screen.resets > 0 or seen_cw != (screen.requests > 0)):
+            doubtful[key] = cloudwatch_counts.get(key, 0.0) + max(screen.requests, 0.0)
+    return sorted(doubtful, key=lambda k: (-doubtful[k], k))[:MAX_EXACT_ROUTES]
+
+
+def prometheus_side(
+    prometheus: PrometheusSource,
+    screened: dict[Key, Screened],
+    exact: Sequence[Key],
+    window: Window,
+    sampling: Sampling,
+) -> dict[Key, PromRoute]:
+    """Each route Prometheus has a series for: counted exactly for ``exact``, from the
+    aggregates (without the edges' uncertainty) for the others."""
+    found = {
+        key: PromRoute(max(s.requests, 0.0), 0.0, s.count_series, exact=False)
+        for key, s in screened.items()
+        if s.count_series
+    }
+    if not exact:
+        return found
+    lookback = window.start.timestamp() - sampling.range_start
+    pad = 2 * sampling.scrape_interval + sampling.skew
+    samples = prometheus.raw_samples(
+        "count", window, lookback, pad, sampling.scrape_interval, list(exact)
+    )
+    counted = prometheus_routes(samples, window, sampling)
+    for key in exact:
+        found.pop(key, None)
+        if key in counted:
+            found[key] = counted[key]
+    return found
 
 
 def take_inventory(
@@ -125,23 +288,23 @@ def take_inventory(
     window: Window,
     sampling: Sampling,
 ) -> Inventory:
-    lookback = window.start.timestamp() - sampling.range_start
-    pad = 2 * sampling.scrape_interval + sampling.skew
-    samples = prometheus.raw_samples("count", window, lookback, pad, sampling.scrape_interval)
-    prom_routes = prometheus_routes(samples, window, sampling)
+    screened, job_series = prometheus_aggregates(prometheus, config, window, sampling)
+    listed, metrics = cloudwatch_listed(client, config)
     mapped = [(r.method, r.path) for r in config.routes]
-    cw_routes, metrics, others = cloudwatch_side(client, config, window, [*prom_routes, *mapped])
-    labels, job_series = prometheus_series(prometheus, config, window)
+    shaped = [route for route in listed.values() if route is not None]
+    asked, unasked = routes_to_ask(mapped, screened, shaped)
+    cw_routes = cloudwatch_counts(client, config, window, asked)
+    exact = routes_to_count(cw_routes, {k: v for k, v in screened.items() if k not in unasked})
+    prom_routes = prometheus_side(prometheus, screened, exact, window, sampling)
+    for key in unasked:  # not judged: neither side's figure stands alone
+        prom_routes.pop(key, None)
     return Inventory(
         window,
         cw_routes,
         prom_routes,
         metrics,
-        others,
-        labels,
+        [dims for dims, route in listed.items() if route is None],
+        route_series(screened),
         job_series,
+        unasked,
     )
-
-
-def paths_of(labels: Sequence[dict[str, str]], path_label: str) -> list[str]:
-    return sorted({series[path_label] for series in labels if path_label in series})

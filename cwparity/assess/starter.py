@@ -14,7 +14,6 @@ import yaml
 
 from cwparity.assess.discover import Discovery
 from cwparity.config import parse_config
-from cwparity.judge.cardinality import route_series
 from cwparity.judge.coverage import WHY_METRICS, CoverageRow
 
 #: Locust weights are integers: the quietest mapped route gets 1, none more than this
@@ -125,7 +124,7 @@ def table(found: Discovery) -> str:
             )
             or "no targets"
         ),
-        f"  {config.prometheus.histogram}: {len(found.inventory.series_labels)} series; "
+        f"  {config.prometheus.histogram}: {found.inventory.histogram_series} series; "
         + "; ".join(f"{k} {v[:8]}" for k, v in found.label_values.items()),
         f"  mapping: {config.cloudwatch.endpoint_dimension} ↔ {config.prometheus.path_label}, "
         f"{config.cloudwatch.method_dimension} ↔ {config.prometheus.method_label}, "
@@ -133,13 +132,7 @@ def table(found: Discovery) -> str:
         "",
         f"{'route':<32} {'CloudWatch':>10} {'Prometheus':>10} {'series':>6}  seen by",
     ]
-    prom_cfg = config.prometheus
-    series = {
-        r.route: r.series
-        for r in route_series(
-            found.inventory.series_labels, prom_cfg.path_label, prom_cfg.method_label
-        )
-    }
+    series = {r.route: r.series for r in found.inventory.route_series}
     for row in found.rows:
         prom = row.prometheus
         seen = STATE_WORDS.get(row.state, row.state)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from cwparity.results import CheckResult, Status
 
 KIND = "cardinality"
+#: routes listed in the check's table (the largest ones)
+MAX_TABLE_ROUTES = 50
 _ID_SEGMENT = re.compile(
     r"^(\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
     r"|(?=[^/]*\d)[0-9a-fA-F]{8,}|(?=[^/]*\d)[A-Za-z0-9_-]{20,})$"
@@ -82,6 +84,8 @@ def judge_cardinality(
         "routes": len(routes),
         "max_series_per_route": max((r.series for r in routes), default=0),
     }
+    # the largest routes: a table of every route would grow with the unbounded label itself
+    largest = sorted(routes, key=lambda r: (-r.series, r.route))[:MAX_TABLE_ROUTES]
     table = [
         {
             "route": r.route,
@@ -90,7 +94,7 @@ def judge_cardinality(
             "instances": r.instances,
             "buckets": r.buckets,
         }
-        for r in routes
+        for r in sorted(largest, key=lambda r: r.route)
     ]
     summary = (
         f"job {job} has {job_series} series; the latency histogram {histogram} over "

@@ -23,6 +23,11 @@ from cwparity.results import CheckResult, Status
 KIND = "coverage"
 #: a path segment that is a template placeholder in Flask, OpenAPI or Express style
 _PLACEHOLDER = re.compile(r"^(<(?:[a-z_]+:)?[A-Za-z_]\w*>|\{[A-Za-z_]\w*\}|:[A-Za-z_]\w*)$")
+#: said of a gap counted from Prometheus's aggregates, not its raw samples (assess/inventory)
+ROUGH = (
+    "counted from Prometheus's aggregates at the window's edges, without the edges' "
+    "uncertainty (more routes were in doubt than coverage counts exactly)"
+)
 WHY_METRICS = (
     "an app that publishes every request to CloudWatch (the guide's after_request hook) also "
     "publishes Prometheus's scrapes of /metrics, which prometheus_flask_exporter never counts"
@@ -36,6 +41,9 @@ class PromRoute:
     requests: float
     uncertainty: float = 0.0
     series: int = 1
+    #: counted from raw samples as the engine counts; False: from Prometheus's server-side
+    #: aggregates at the window's edges (the route was not in doubt, or beyond the bound)
+    exact: bool = True
 
     @property
     def certainly_seen(self) -> bool:
@@ -145,6 +153,7 @@ def _absorb(row: CoverageRow, other: CoverageRow) -> None:
             mine.requests + other.prometheus.requests,
             mine.uncertainty + other.prometheus.uncertainty,
             mine.series + other.prometheus.series,
+            mine.exact and other.prometheus.exact,
         )
     other.state = "absorbed"
 
@@ -154,7 +163,7 @@ def _observed(row: CoverageRow, series: Mapping[str, int]) -> dict[str, float | 
     return {
         "cloudwatch_requests": row.cloudwatch,
         "prometheus_requests": round(prom.requests, 3) if prom else None,
-        "prometheus_uncertainty": round(prom.uncertainty, 3) if prom else None,
+        "prometheus_uncertainty": round(prom.uncertainty, 3) if prom and prom.exact else None,
         # the histogram's series for the route: statuses × instances × (buckets + 2)
         "prometheus_series": series.get(row.key, prom.series if prom else 0),
     }
@@ -169,6 +178,7 @@ def _reason(row: CoverageRow, default_ignore: bool) -> tuple[Status, str]:
             f"ignored by coverage.ignore {row.ignored_by!r}{why}: CloudWatch saw "
             f"{row.cloudwatch:.0f} requests, Prometheus {seen}"
         )
+    rough = "" if prom is None or prom.exact else f"; {ROUGH}"
     if row.state == "cloudwatch_only":
         lacks = (
             "Prometheus has no series for it"
@@ -177,12 +187,12 @@ def _reason(row: CoverageRow, default_ignore: bool) -> tuple[Status, str]:
         )
         return Status.FAIL, (
             f"{lacks}: CloudWatch saw {row.cloudwatch:.0f} requests to {row.key} in the window "
-            "(not instrumented? excluded_paths, a blueprint without the exporter)"
+            f"(not instrumented? excluded_paths, a blueprint without the exporter){rough}"
         )
     if row.state == "prometheus_only":
         return Status.FAIL, (
             f"CloudWatch has no data for it: Prometheus counted {seen} requests to {row.key} in "
-            "the window (the app does not publish it, or its put_metric_data fails)"
+            f"the window (the app does not publish it, or its put_metric_data fails){rough}"
         )
     if row.state == "templated":
         return Status.PASS, (
@@ -236,3 +246,27 @@ def judge_coverage(
             )
         )
     return checks
+
+
+def judge_unasked(unasked: Sequence[tuple[str, str]], bound: int) -> list[CheckResult]:
+    """The routes coverage did not ask CloudWatch about (beyond ``bound``): not judged, said so."""
+    if not unasked:
+        return []
+    keys = [f"{method} {path}" for method, path in unasked]
+    reason = (
+        f"{len(keys)} more routes ({', '.join(keys[:5])} …) than the {bound} coverage asks "
+        "CloudWatch about beyond the mapped ones: not judged (a label that grows without bound? "
+        "see cardinality; or map them, or leave them out with coverage.ignore)"
+    )
+    return [
+        CheckResult(
+            f"{KIND}[unjudged]",
+            KIND,
+            "unjudged",
+            Status.SKIP,
+            reason,
+            "window",
+            {"routes": float(len(keys))},
+            details={"state": "unjudged", "examples": keys[:20]},
+        )
+    ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -154,19 +155,32 @@ class PrometheusSource:
             "set prometheus.scrape_interval or check prometheus.job"
         )
 
-    def selector(self) -> str:
-        matchers = [f'job="{self.config.job}"']
+    def selector(self, routes: Sequence[tuple[str, str]] | None = None) -> str:
+        """The job's series (and ``prometheus.selector``'s); with ``routes`` ((method, path)
+        pairs), only theirs. Every value is escaped: a job or path may hold any character."""
+        matchers = [f"job={raw.promql_string(self.config.job)}"]
         if self.config.selector.strip():
             matchers.append(self.config.selector.strip().strip("{}"))
+        if routes:
+            cfg = self.config
+            matchers += raw.route_matchers(cfg.path_label, cfg.method_label, routes)
         return "{" + ",".join(matchers) + "}"
 
     def raw_samples(
-        self, suffix: str, window: Window, lookback: float, pad: float, interval: float
+        self,
+        suffix: str,
+        window: Window,
+        lookback: float,
+        pad: float,
+        interval: float,
+        routes: Sequence[tuple[str, str]] | None = None,
     ) -> SeriesSet:
         """Every raw sample of ``<histogram>_<suffix>`` from start - lookback to end + pad,
-        fetched in bounded chunks (sources/prometheus_raw.py), as arrays."""
+        fetched in bounded chunks (sources/prometheus_raw.py), as arrays; with ``routes``
+        ((method, path) pairs), only those routes' series are listed and fetched, so a job's
+        other paths cost nothing however many there are."""
         start, end = window.start.timestamp() - lookback, window.end.timestamp() + pad
-        metric = f"{self.config.histogram}_{suffix}{self.selector()}"
+        metric = f"{self.config.histogram}_{suffix}{self.selector(routes)}"
         listed = self._list_series(metric, start, end)
         limits = raw.Limits(self.config.max_samples_per_query, self.config.max_concurrency)
         counts = raw.count_by_path(listed, self.config.path_label)

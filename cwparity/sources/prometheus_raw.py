@@ -90,11 +90,41 @@ def _batches(series_per_path: dict[str, int], span: float, interval: float, limi
     return batches
 
 
+#: RE2's metacharacters, as Go's regexp.QuoteMeta escapes them (Prometheus matches with RE2)
+_RE2_SPECIAL = re.compile(r"([\\.+*?()|\[\]{}^$])")
+
+
+def quote_meta(text: str) -> str:
+    """``text`` as an RE2 pattern matching exactly itself (Go's ``regexp.QuoteMeta``)."""
+    return _RE2_SPECIAL.sub(r"\\\1", text)
+
+
+def promql_string(value: str) -> str:
+    """``value`` as a double-quoted PromQL string literal.
+
+    PromQL strings take Go's escapes; JSON's (``\\"``, ``\\\\``, ``\\n``, ``\\uXXXX`` for
+    every control character) are a subset of them, so a label value holding quotes,
+    backslashes, newlines or control characters cannot end the string or break the query.
+    """
+    return orjson.dumps(value).decode()
+
+
 def path_matcher(label: str, paths: Sequence[str]) -> str:
     """A PromQL matcher selecting exactly these label values (RE2, fully anchored)."""
-    pattern = "|".join(re.escape(p) for p in paths)
-    escaped = pattern.replace("\\", "\\\\").replace('"', '\\"')
-    return f'{label}=~"{escaped}"'
+    return f"{label}=~{promql_string('|'.join(quote_meta(p) for p in paths))}"
+
+
+def route_matchers(
+    path_label: str, method_label: str, routes: Sequence[tuple[str, str]]
+) -> list[str]:
+    """Matchers for the series of these (method, path) routes: their paths, and their methods
+    in any case (the exporter's label may say ``get``; routes say ``GET``). A route set with
+    several methods also selects the other pairings of its paths and methods: bounded by the
+    mapping, and align reads only the mapped pairs."""
+    paths = sorted({path for _, path in routes})
+    methods = sorted({method.upper() for method, _ in routes})
+    method_pattern = "(?i)" + "|".join(quote_meta(m) for m in methods)
+    return [path_matcher(path_label, paths), f"{method_label}=~{promql_string(method_pattern)}"]
 
 
 def parse_matrix(payload: bytes) -> list[tuple[dict[str, str], np.ndarray, np.ndarray]]:
