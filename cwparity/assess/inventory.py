@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,51 +163,90 @@ def _millis(seconds: float) -> str:
     return f"{max(1, math.ceil(seconds * 1000))}ms"
 
 
-def _rows(
-    prometheus: PrometheusSource, query: str, at: float
-) -> Iterable[tuple[dict[str, str], float]]:
-    for item in prometheus.instant(query, at):
-        yield dict(item.get("metric") or {}), float(item["value"][1])
+#: an aggregate over every series of a large job takes Prometheus seconds, not milliseconds
+AGGREGATE_TIMEOUT = 120.0
+
+
+def _answers(
+    prometheus: PrometheusSource, queries: Sequence[tuple[str, float]]
+) -> list[list[tuple[dict[str, str], float]]]:
+    """Each (query, time)'s rows, the queries ``prometheus.max_concurrency`` at a time
+    (Prometheus evaluates concurrent queries on several cores)."""
+
+    def rows(item: tuple[str, float]) -> list[tuple[dict[str, str], float]]:
+        query, at = item
+        answer = prometheus.instant(query, at, timeout=AGGREGATE_TIMEOUT)
+        return [(dict(r.get("metric") or {}), float(r["value"][1])) for r in answer]
+
+    workers = min(len(queries), prometheus.config.max_concurrency)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aggregate") as pool:
+        return list(pool.map(rows, queries))
+
+
+def aggregate_queries(
+    config: RunConfig, selector: str, window: Window, sampling: Sampling
+) -> list[tuple[str, float]]:
+    """(PromQL, evaluation time): ``_count`` at the window's end and at its start (its last
+    sample at or before each), its resets, its series per status and instance, and the
+    series each of the job's scrapes brings (Prometheus's own ``scrape_*`` series: one per
+    target, so the job's size costs nothing to read)."""
+    cfg = config.prometheus
+    end, begin = window.end.timestamp(), window.start.timestamp()
+    span, lookback = _millis(end - sampling.range_start), _millis(begin - sampling.range_start)
+    count = f"{cfg.histogram}_count{selector}"
+    by = f"{cfg.path_label}, {cfg.method_label}"
+    scraped = "scrape_samples_post_metric_relabeling" + selector
+    return [
+        (f"sum by ({by}) (last_over_time({count}[{span}]))", end),
+        (f"sum by ({by}) (last_over_time({count}[{lookback}]))", begin),
+        (f"sum by ({by}) (resets({count}[{span}]))", end),
+        (f"count by ({by}, status, instance) (last_over_time({count}[{span}]))", end),
+        (f"sum(max_over_time({scraped}[{span}]))", end),
+    ]
 
 
 def prometheus_aggregates(
     prometheus: PrometheusSource, config: RunConfig, window: Window, sampling: Sampling
 ) -> tuple[dict[Key, Screened], int]:
     """Per route, from instant queries Prometheus answers with one row per route (never one
-    per sample): ``_count`` at both edges (its last sample at or before each), resets,
-    series; and the job's series, all in [range start, window end]."""
+    per sample), in [range start, window end]; and the job's series. A route's histogram
+    series are its ``_count`` series × (buckets + 2), the buckets read from the label values
+    of the mapped routes' ``_bucket`` series (one histogram has one bucket layout)."""
     cfg = config.prometheus
-    end, begin = window.end.timestamp(), window.start.timestamp()
-    span, lookback = _millis(end - sampling.range_start), _millis(begin - sampling.range_start)
-    selector = prometheus.selector()
-    count = f"{cfg.histogram}_count{selector}"
-    histogram = "{__name__=~" + f'"{cfg.histogram}_(bucket|count|sum)",' + selector[1:]
-    by = f"{cfg.path_label}, {cfg.method_label}"
+    queries = aggregate_queries(config, prometheus.selector(), window, sampling)
+    at_end, at_start, resets, pairs, job = _answers(prometheus, queries)
     routes: dict[Key, Screened] = {}
 
     def route(labels: dict[str, str]) -> Screened:
         key = (labels.get(cfg.method_label, "").upper(), labels.get(cfg.path_label, ""))
         return routes.setdefault(key, Screened())
 
-    for labels, value in _rows(prometheus, f"sum by ({by}) (last_over_time({count}[{span}]))", end):
+    for labels, value in at_end:
         route(labels).requests += value
-    start_query = f"sum by ({by}) (last_over_time({count}[{lookback}]))"
-    for labels, value in _rows(prometheus, start_query, begin):
+    for labels, value in at_start:
         route(labels).requests -= value  # a series born inside the window started from zero
-    for labels, value in _rows(prometheus, f"sum by ({by}) (resets({count}[{span}]))", end):
+    for labels, value in resets:
         route(labels).resets += value
-    pairs = f"count by ({by}, status, instance) (last_over_time({count}[{span}]))"
-    for labels, value in _rows(prometheus, pairs, end):
+    for labels, value in pairs:
         screened = route(labels)
         screened.count_series += int(value)
         screened.statuses.add(labels.get("status", ""))
         screened.instances.add(labels.get("instance", ""))
-    for labels, value in _rows(
-        prometheus, f"count by ({by}) (last_over_time({histogram}[{span}]))", end
-    ):
-        route(labels).histogram_series += int(value)
-    job = sum(v for _, v in _rows(prometheus, f"count(last_over_time({selector}[{span}]))", end))
-    return routes, int(job)
+    buckets = bucket_count(prometheus, config, window, sampling)
+    for screened in routes.values():
+        screened.histogram_series = screened.count_series * (buckets + 2)
+    return routes, int(sum(value for _, value in job))
+
+
+def bucket_count(
+    prometheus: PrometheusSource, config: RunConfig, window: Window, sampling: Sampling
+) -> int:
+    """How many ``le`` values the histogram has (label values of the mapped routes' buckets;
+    of the job's when nothing is mapped)."""
+    mapped = [(r.method, r.path) for r in config.routes] or None
+    match = f"{config.prometheus.histogram}_bucket{prometheus.selector(mapped)}"
+    end = window.end.timestamp()
+    return len(prometheus.label_values("le", match, sampling.range_start, end))
 
 
 def route_series(screened: dict[Key, Screened]) -> list[RouteSeries]:
@@ -217,7 +257,7 @@ def route_series(screened: dict[Key, Screened]) -> list[RouteSeries]:
             s.histogram_series,
             len(s.statuses),
             len(s.instances),
-            max(0, round(s.histogram_series / max(s.count_series, 1)) - 2),
+            s.histogram_series // max(s.count_series, 1) - 2,
         )
         for (method, path), s in sorted(screened.items(), key=lambda kv: kv[0][::-1])
         if s.count_series

@@ -50,10 +50,10 @@ class PrometheusSource:
     def where(self) -> str:
         return f"Prometheus {redact_url(self.config.url)}"
 
-    def api_get(self, path: str, **params: Any) -> Any:
+    def api_get(self, path: str, timeout: float = 10, **params: Any) -> Any:
         """GET a Prometheus HTTP API path outside PromQL (status, targets); returns ``data``."""
         try:
-            answer = self._session.get(f"{self.config.url}{path}", params=params, timeout=10)
+            answer = self._session.get(f"{self.config.url}{path}", params=params, timeout=timeout)
         except requests.RequestException as err:
             raise SourceError(f"{self.where}: {describe_failure(err)}") from None
         if answer.status_code in (401, 403):
@@ -67,12 +67,12 @@ class PrometheusSource:
     def series(self, match: str, start: float, end: float) -> list[dict[str, str]]:
         """Label sets of every series matching ``match`` with samples in [start, end]
         (``/api/v1/series``)."""
-        params = {"match[]": match, "start": f"{start:.3f}", "end": f"{end:.3f}"}
+        params: dict[str, Any] = {"match[]": match, "start": f"{start:.3f}", "end": f"{end:.3f}"}
         return list(self.api_get("/api/v1/series", **params) or [])
 
     def label_values(self, label: str, match: str, start: float, end: float) -> list[str]:
         """Values ``label`` takes on the matching series in [start, end] (``/api/v1/label/…``)."""
-        params = {"match[]": match, "start": f"{start:.3f}", "end": f"{end:.3f}"}
+        params: dict[str, Any] = {"match[]": match, "start": f"{start:.3f}", "end": f"{end:.3f}"}
         return sorted(self.api_get(f"/api/v1/label/{label}/values", **params) or [])
 
     def tsdb_status(self) -> dict[str, Any]:
@@ -101,10 +101,13 @@ class PrometheusSource:
                     found[sample.name] = found.get(sample.name, 0.0) + float(sample.value)
         return found
 
-    def instant(self, query: str, at: float | None = None) -> list[dict[str, Any]]:
-        """An instant query's vector (``/api/v1/query``)."""
+    def instant(
+        self, query: str, at: float | None = None, timeout: float = 10
+    ) -> list[dict[str, Any]]:
+        """An instant query's vector (``/api/v1/query``); an aggregate over a large job may
+        need a ``timeout`` longer than the default."""
         params = {"query": query} | ({"time": f"{at:.3f}"} if at is not None else {})
-        data = self.api_get("/api/v1/query", **params) or {}
+        data = self.api_get("/api/v1/query", timeout=timeout, **params) or {}
         return list(data.get("result") or [])
 
     def build_info(self) -> dict[str, Any]:
