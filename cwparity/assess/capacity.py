@@ -119,7 +119,8 @@ def _measure_alarms(client: Any, namespace: str) -> tuple[Measured, Measured]:
     except HarnessError as err:
         unknown = Measured(None, f"unknown: {err}")
         return unknown, unknown
-    fast = [a for a in alarms if a.period is not None and a.period < 60]
+    # a metric-math alarm's period is in its metrics (0 here): counted as standard resolution
+    fast = [a for a in alarms if 0 < a.period < 60]
     where = f"DescribeAlarms: alarms reading {namespace}"
     return (
         Measured(len(alarms) - len(fast), f"{where}, period >= 60 s"),

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from cwparity.alarms.model import AlarmSpec
 from cwparity.align import Sampling
 from cwparity.assess.inventory import Inventory, take_inventory
 from cwparity.config import RunConfig
@@ -38,7 +39,7 @@ class Discovery:
     targets: list[dict[str, Any]]
     label_values: dict[str, list[str]]
     cloudwatch_unit: str | None
-    alarms: list[cloudwatch_inventory.Alarm] = field(default_factory=list)
+    alarms: list[AlarmSpec] = field(default_factory=list)
     log_groups: list[cloudwatch_inventory.LogGroup] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 

@@ -11,23 +11,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from cwparity.alarms.model import AlarmSpec, Kind
+from cwparity.sources.alarms import read_alarms
 from cwparity.sources.cloudwatch import _paged_results, _source_error
 from cwparity.window import Window
 
 #: the AWS/Usage metric CloudWatch publishes per API (docs: "CloudWatch usage metrics")
 USAGE_NAMESPACE = "AWS/Usage"
-
-
-@dataclass(frozen=True)
-class Alarm:
-    name: str
-    metric: str
-    dimensions: dict[str, str]
-    statistic: str
-    threshold: float | None
-    state: str
-    #: high-resolution alarms (period < 60 s) cost more
-    period: int | None
 
 
 def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:
@@ -41,34 +31,17 @@ def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:
         raise _source_error(client, err) from None
 
 
-def _reads_namespace(alarm: dict[str, Any], namespace: str) -> bool:
-    if alarm.get("Namespace") == namespace:
-        return True
-    # a metric-math alarm names its metrics in Metrics[].MetricStat.Metric
-    return any(
-        query.get("MetricStat", {}).get("Metric", {}).get("Namespace") == namespace
-        for query in alarm.get("Metrics") or []
-    )
-
-
-def alarms_on(client: Any, namespace: str) -> list[Alarm]:
-    """The metric alarms that read a metric of ``namespace`` (DescribeAlarms, all pages)."""
-    found = []
-    for alarm in _pages(client, "describe_alarms", "MetricAlarms", AlarmTypes=["MetricAlarm"]):
-        if not _reads_namespace(alarm, namespace):
-            continue
-        found.append(
-            Alarm(
-                name=alarm["AlarmName"],
-                metric=alarm.get("MetricName") or "(metric math)",
-                dimensions={d["Name"]: d["Value"] for d in alarm.get("Dimensions") or []},
-                statistic=alarm.get("Statistic") or alarm.get("ExtendedStatistic") or "",
-                threshold=alarm.get("Threshold"),
-                state=alarm.get("StateValue", ""),
-                period=alarm.get("Period"),
-            )
-        )
-    return found
+def alarms_on(client: Any, namespace: str) -> list[AlarmSpec]:
+    """The metric alarms that read a metric of ``namespace``, a metric-math one through any
+    of its metrics: alarm parity's DescribeAlarms reader (``sources.alarms.read_alarms``, all
+    pages), filtered. Composite alarms read alarms, not metrics, and are left out."""
+    prefix = f"{namespace}/"
+    return [
+        alarm
+        for alarm in read_alarms(client, None, None)
+        if alarm.kind is not Kind.COMPOSITE
+        and (alarm.namespace == namespace or any(r.startswith(prefix) for r in alarm.reads))
+    ]
 
 
 def dashboards(client: Any) -> list[str]:

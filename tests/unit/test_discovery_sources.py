@@ -7,6 +7,7 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+from cwparity.alarms.model import Kind
 from cwparity.sources import cloudwatch, cloudwatch_inventory
 
 from .test_sources import T0, WINDOW, expect, result
@@ -71,6 +72,10 @@ def alarm(name, namespace="FlaskApp", period=60, metrics=None):
     return data
 
 
+#: one DescribeAlarms reader for discover, the cost estimate and alarm parity (sources/alarms)
+TYPES = ["MetricAlarm", "CompositeAlarm"]
+
+
 def test_alarms_on_the_namespace_across_pages_including_metric_math(client):
     math_alarm = alarm(
         "ratio",
@@ -79,14 +84,16 @@ def test_alarms_on_the_namespace_across_pages_including_metric_math(client):
     del math_alarm["Period"]
     with Stubber(client) as stubber:
         first = {"MetricAlarms": [alarm("slow"), alarm("cpu", "AWS/EC2")], "NextToken": "a1"}
-        stubber.add_response("describe_alarms", first, {"AlarmTypes": ["MetricAlarm"]})
-        second = {"MetricAlarms": [alarm("fast", period=10), math_alarm]}
-        stubber.add_response(
-            "describe_alarms", second, {"AlarmTypes": ["MetricAlarm"], "NextToken": "a1"}
-        )
+        stubber.add_response("describe_alarms", first, {"AlarmTypes": TYPES})
+        composite = {"AlarmName": "both", "AlarmRule": 'ALARM("slow")', "StateValue": "OK"}
+        second = {
+            "MetricAlarms": [alarm("fast", period=10), math_alarm],
+            "CompositeAlarms": [composite],  # reads alarms, not the namespace's metrics
+        }
+        stubber.add_response("describe_alarms", second, {"AlarmTypes": TYPES, "NextToken": "a1"})
         found = cloudwatch_inventory.alarms_on(client, "FlaskApp")
     assert [a.name for a in found] == ["slow", "fast", "ratio"]
-    assert found[1].period == 10 and found[2].metric == "(metric math)"
+    assert found[1].period == 10 and found[2].kind is Kind.MATH
 
 
 def test_api_usage_is_unknown_when_cloudwatch_reports_none(client):
