@@ -13,7 +13,7 @@ largest resident set of any process of the run (``ru_maxrss`` of its waited-for 
 cwparity, its pytest, Locust). Prometheus, moto and the apps belong to the benchmark, not the
 run. Not a test: figures, not assertions.
 
-    python benchmarks/cardinality.py [--paths 10000] [--duration 20] [--interval 2]
+    python benchmarks/cardinality.py [--paths 10000] [--duration 20] [--interval 2] [--rounds 1]
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -144,27 +146,35 @@ def _run_summary(results: Path) -> dict[str, Any]:
         "verdict": document.get("verdict"),
         "checks": len(checks),
         "not_passed": [c["id"] for c in checks if c.get("status") in ("fail", "error")][:5],
+        "kinds": dict(Counter(str(c.get("kind")) for c in checks)),
         "cardinality": cardinality.get("reason", "")[:160],
         "run_folder_mib": sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20,
     }
 
 
-def measure(paths: int, duration: float, interval: float) -> dict[str, Any]:
+def one_run(base: Path, name: str, paths: int, duration: float, interval: float) -> dict:
+    workdir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=base))
+    with ExitStack() as stacked:
+        target = stacked.enter_context(static_exporter(workdir, paths)) if name == "with" else None
+        running = stacked.enter_context(stack(workdir, interval, target))
+        return measured_run(run_config(running, duration, workdir / "c.yaml"))
+
+
+def measure(paths: int, duration: float, interval: float, rounds: int = 1) -> dict[str, Any]:
+    """Rounds alternate between the two, so a busy machine slows both alike; medians compared."""
     result: dict[str, Any] = {"paths": paths, "series": paths * 18, "load_s": duration}
+    runs: dict[str, list[dict[str, Any]]] = {"without": [], "with": []}
     with tempfile.TemporaryDirectory(prefix="cwp-card-") as tmp:
-        base = Path(tmp)
-        for name in ("without", "with"):
-            workdir = base / name
-            workdir.mkdir()
-            if name == "with":
-                with (
-                    static_exporter(workdir, paths) as target,
-                    stack(workdir, interval, target) as running,
-                ):
-                    result[name] = measured_run(run_config(running, duration, workdir / "c.yaml"))
-            else:
-                with stack(workdir, interval, None) as running:
-                    result[name] = measured_run(run_config(running, duration, workdir / "c.yaml"))
+        for _ in range(rounds):
+            for name in runs:
+                runs[name].append(one_run(Path(tmp), name, paths, duration, interval))
+    for name, samples in runs.items():
+        result[name] = {
+            **samples[-1],
+            "wall_s": statistics.median(s["wall_s"] for s in samples),
+            "max_rss_mib": statistics.median(s["max_rss_mib"] for s in samples),
+            "rounds": [(round(s["wall_s"], 1), round(s["max_rss_mib"])) for s in samples],
+        }
     for figure in ("wall_s", "max_rss_mib"):
         result[f"{figure}_ratio"] = result["with"][figure] / result["without"][figure]
     return result
@@ -175,8 +185,9 @@ def main() -> None:
     parser.add_argument("--paths", type=int, default=10_000)
     parser.add_argument("--duration", type=float, default=20.0, help="load seconds per run")
     parser.add_argument("--interval", type=float, default=2.0, help="scrape interval seconds")
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
-    result = measure(args.paths, args.duration, args.interval)
+    result = measure(args.paths, args.duration, args.interval, args.rounds)
     for name in ("without", "with"):
         run = result[name]
         print(
@@ -184,6 +195,9 @@ def main() -> None:
             f"wall {run['wall_s']:.1f} s, max RSS {run['max_rss_mib']:.0f} MiB, exit "
             f"{run['exit']}, verdict {run.get('verdict')}, {run.get('checks')} checks, run "
             f"folder {run.get('run_folder_mib', 0):.1f} MiB; failed: {run.get('not_passed')}"
+        )
+        print(
+            f"        rounds (wall s, max RSS MiB): {run['rounds']}; checks by kind {run['kinds']}"
         )
         print(f"        {run.get('cardinality')}")
     print(
