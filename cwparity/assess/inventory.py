@@ -115,17 +115,6 @@ def cloudwatch_counts(
     return by_route
 
 
-def cloudwatch_side(
-    client: Any, config: RunConfig, window: Window, also: Sequence[Key] = ()
-) -> tuple[dict[Key, float], list[tuple[str, Dimensions]], list[Dimensions]]:
-    """Counts of every listed route and of ``also`` (asked even when ListMetrics does not
-    list them: AWS says a new metric can take up to 15 minutes to appear there)."""
-    listed, metrics = cloudwatch_listed(client, config)
-    shaped = [route for route in listed.values() if route is not None]
-    counts = cloudwatch_counts(client, config, window, list(dict.fromkeys([*shaped, *also])))
-    return counts, metrics, [dims for dims, route in listed.items() if route is None]
-
-
 def prometheus_routes(samples: SeriesSet, window: Window, sampling: Sampling) -> dict:
     """Requests per (method, path) in the window from raw ``_count`` samples, as align counts."""
     if not len(samples):
