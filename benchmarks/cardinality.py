@@ -2,11 +2,11 @@
 
 Two embedded stacks (moto, the guide's dual app, Prometheus), the same short `cwparity run`
 against each, one after the other. In the second, Prometheus's job ``flask_app`` also scrapes
-a static exporter: a plain file served by ``python -m http.server`` holding the latency
-histogram of ``--paths`` more paths (``/items/<n>``: 15 buckets, ``_sum``, ``_count`` and
-``_created``, 18 series each; 180,000 series for 10,000 paths), as an app whose path label holds
-IDs exposes them. Their counters do not move during the window: the paths exist, nobody calls
-them (an exporter that rewrote 180,000 lines every scrape would measure Python, not cwparity).
+benchmarks/many_paths_exporter.py: the latency histogram of ``--paths`` more paths
+(``/items/<n>``, 18 series each; 180,000 series for 10,000 paths), as an app whose path label
+holds IDs exposes them. By default nobody calls them during the window (the paths exist);
+with ``--grow`` each gets a request every scrape, so all of them are coverage gaps (Prometheus
+saw them, CloudWatch did not) and the run FAILs them, as it must.
 
 Each run is a child ``cwparity run`` under a small wrapper that reports the wall time and the
 largest resident set of any process of the run (``ru_maxrss`` of its waited-for descendants:
@@ -14,6 +14,7 @@ cwparity, its pytest, Locust). Prometheus, moto and the apps belong to the bench
 run. Not a test: figures, not assertions.
 
     python benchmarks/cardinality.py [--paths 10000] [--duration 20] [--interval 2] [--rounds 1]
+                                     [--grow]
 """
 
 from __future__ import annotations
@@ -32,8 +33,6 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
-HISTOGRAM = "flask_http_request_duration_seconds"
 #: the wrapper: runs the command, prints its wall time and its descendants' largest RSS (KiB)
 WRAPPER = (
     "import json, resource, subprocess, sys, time\n"
@@ -45,32 +44,15 @@ WRAPPER = (
 )
 
 
-def exposition(paths: int) -> Iterator[str]:
-    """The text format of ``paths`` idle histogram routes (18 series each)."""
-    yield f"# HELP {HISTOGRAM} Flask HTTP request duration in seconds\n"
-    yield f"# TYPE {HISTOGRAM} histogram\n"
-    for index in range(paths):
-        labels = f'method="GET",path="/items/{index}",status="200"'
-        for bound in BUCKETS:
-            yield f'{HISTOGRAM}_bucket{{le="{bound}",{labels}}} 3\n'
-        yield f'{HISTOGRAM}_bucket{{le="+Inf",{labels}}} 3\n'
-        yield f"{HISTOGRAM}_sum{{{labels}}} 0.3\n"
-        yield f"{HISTOGRAM}_count{{{labels}}} 3\n"
-        yield f"{HISTOGRAM}_created{{{labels}}} 1.7e9\n"
-
-
 @contextmanager
-def static_exporter(workdir: Path, paths: int) -> Iterator[str]:
-    """host:port of a server whose /metrics is the exposition of ``paths`` routes."""
+def exporter(workdir: Path, paths: int, grow: bool) -> Iterator[str]:
+    """host:port of benchmarks/many_paths_exporter.py serving ``paths`` routes."""
     from cwparity.stack.process import ManagedProcess, free_port, port_open
 
-    served = workdir / "exporter"
-    served.mkdir()
-    with (served / "metrics").open("w") as out:
-        out.writelines(exposition(paths))
     port = free_port()
-    argv = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory"]
-    process = ManagedProcess("exporter", [*argv, str(served), str(port)], workdir)
+    script = Path(__file__).with_name("many_paths_exporter.py")
+    argv = [sys.executable, str(script), "--port", str(port), "--paths", str(paths)]
+    process = ManagedProcess("exporter", [*argv, *(["--grow"] if grow else [])], workdir)
     try:
         process.wait_ready(lambda: port_open(port), timeout=30, what="serving")
         yield f"127.0.0.1:{port}"
@@ -152,22 +134,33 @@ def _run_summary(results: Path) -> dict[str, Any]:
     }
 
 
-def one_run(base: Path, name: str, paths: int, duration: float, interval: float) -> dict:
+def one_run(
+    base: Path, name: str, paths: int, duration: float, interval: float, grow: bool
+) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=base))
     with ExitStack() as stacked:
-        target = stacked.enter_context(static_exporter(workdir, paths)) if name == "with" else None
+        target = None
+        if name == "with":
+            target = stacked.enter_context(exporter(workdir, paths, grow))
         running = stacked.enter_context(stack(workdir, interval, target))
         return measured_run(run_config(running, duration, workdir / "c.yaml"))
 
 
-def measure(paths: int, duration: float, interval: float, rounds: int = 1) -> dict[str, Any]:
+def measure(
+    paths: int, duration: float, interval: float, rounds: int = 1, grow: bool = False
+) -> dict[str, Any]:
     """Rounds alternate between the two, so a busy machine slows both alike; medians compared."""
-    result: dict[str, Any] = {"paths": paths, "series": paths * 18, "load_s": duration}
+    result: dict[str, Any] = {
+        "paths": paths,
+        "series": paths * 18,
+        "load_s": duration,
+        "extra_paths_busy": grow,
+    }
     runs: dict[str, list[dict[str, Any]]] = {"without": [], "with": []}
     with tempfile.TemporaryDirectory(prefix="cwp-card-") as tmp:
         for _ in range(rounds):
             for name in runs:
-                runs[name].append(one_run(Path(tmp), name, paths, duration, interval))
+                runs[name].append(one_run(Path(tmp), name, paths, duration, interval, grow))
     for name, samples in runs.items():
         result[name] = {
             **samples[-1],
@@ -186,8 +179,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20.0, help="load seconds per run")
     parser.add_argument("--interval", type=float, default=2.0, help="scrape interval seconds")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--grow", action="store_true", help="the extra paths get requests")
     args = parser.parse_args()
-    result = measure(args.paths, args.duration, args.interval, args.rounds)
+    result = measure(args.paths, args.duration, args.interval, args.rounds, args.grow)
     for name in ("without", "with"):
         run = result[name]
         print(

@@ -264,7 +264,8 @@ def routes_to_ask(
         key=lambda k: (-screened[k].requests, k),
     )
     others = sorted(set(listed) - set(active))
-    extra = [k for k in dict.fromkeys([*active, *others]) if k not in set(mapped)]
+    chosen = set(mapped)
+    extra = [k for k in dict.fromkeys([*active, *others]) if k not in chosen]
     return [*dict.fromkeys(mapped), *extra[:MAX_ASKED_ROUTES]], extra[MAX_ASKED_ROUTES:]
 
 
@@ -323,10 +324,11 @@ def take_inventory(
     shaped = [route for route in listed.values() if route is not None]
     asked, unasked = routes_to_ask(mapped, screened, shaped)
     cw_routes = cloudwatch_counts(client, config, window, asked)
-    exact = routes_to_count(cw_routes, {k: v for k, v in screened.items() if k not in unasked})
-    prom_routes = prometheus_side(prometheus, screened, exact, window, sampling)
-    for key in unasked:  # not judged: neither side's figure stands alone
-        prom_routes.pop(key, None)
+    skipped = set(unasked)
+    judged = {k: v for k, v in screened.items() if k not in skipped}
+    exact = routes_to_count(cw_routes, judged)
+    # the routes not asked are not judged: neither side's figure stands alone
+    prom_routes = prometheus_side(prometheus, judged, exact, window, sampling)
     return Inventory(
         window,
         cw_routes,
