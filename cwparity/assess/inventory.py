@@ -31,7 +31,7 @@ import numpy as np
 from cwparity.align import Sampling, boundaries, route_counters
 from cwparity.config import RunConfig
 from cwparity.judge.cardinality import RouteSeries
-from cwparity.judge.coverage import PromRoute
+from cwparity.judge.coverage import PromRoute, ignore_rule
 from cwparity.samples import SeriesSet
 from cwparity.sources import cloudwatch
 from cwparity.sources.prometheus import PrometheusSource
@@ -254,18 +254,22 @@ def route_series(screened: dict[Key, Screened]) -> list[RouteSeries]:
 
 
 def routes_to_ask(
-    mapped: Sequence[Key], screened: dict[Key, Screened], listed: Iterable[Key]
+    mapped: Sequence[Key],
+    screened: dict[Key, Screened],
+    listed: Iterable[Key],
+    ignore: Sequence[str] = (),
 ) -> tuple[list[Key], list[Key]]:
-    """(asked, not asked) of CloudWatch: the mapped routes, then the routes Prometheus saw
-    requests on (busiest first), then the other listed ones, at most MAX_ASKED_ROUTES beyond
-    the mapped."""
+    """(asked, not asked) of CloudWatch: the mapped routes, then those ``coverage.ignore``
+    names (reported as ignored, with their counts), the routes Prometheus saw requests on
+    (busiest first), the other listed ones; at most MAX_ASKED_ROUTES beyond the mapped."""
     active = sorted(
         (k for k, s in screened.items() if s.requests > 0 or s.resets > 0),
         key=lambda k: (-screened[k].requests, k),
     )
     others = sorted(set(listed) - set(active))
+    ignored = [k for k in [*others, *active] if ignore_rule(k[0], k[1], ignore)]
     chosen = set(mapped)
-    extra = [k for k in dict.fromkeys([*active, *others]) if k not in chosen]
+    extra = [k for k in dict.fromkeys([*ignored, *active, *others]) if k not in chosen]
     return [*dict.fromkeys(mapped), *extra[:MAX_ASKED_ROUTES]], extra[MAX_ASKED_ROUTES:]
 
 
@@ -322,7 +326,7 @@ def take_inventory(
     listed, metrics = cloudwatch_listed(client, config)
     mapped = [(r.method, r.path) for r in config.routes]
     shaped = [route for route in listed.values() if route is not None]
-    asked, unasked = routes_to_ask(mapped, screened, shaped)
+    asked, unasked = routes_to_ask(mapped, screened, shaped, config.coverage.ignore)
     cw_routes = cloudwatch_counts(client, config, window, asked)
     skipped = set(unasked)
     judged = {k: v for k, v in screened.items() if k not in skipped}

@@ -123,6 +123,9 @@ def test_cloudwatch_is_asked_about_mapped_routes_and_a_bounded_rest(monkeypatch)
     assert [c.status for c in skipped] == [Status.SKIP]
     assert skipped[0].reason.startswith("3 more routes (GET /p2, GET /p1, GET /cw …)")
     assert judge_unasked([], 2) == []
+    # what coverage.ignore names is asked first: it is reported as ignored, not as unjudged
+    asked, unasked = routes_to_ask(mapped, screened, [("GET", "/metrics")], ["/metrics"])
+    assert asked[2] == ("GET", "/metrics") and ("GET", "/metrics") not in unasked
 
 
 def test_the_cardinality_table_lists_the_largest_routes_not_every_id():
