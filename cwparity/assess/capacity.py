@@ -200,7 +200,8 @@ def prometheus_usage(
         ),
         job_series=Measured(
             inventory.job_series if inventory else None,
-            f"count(last_over_time({{job={config.prometheus.job!r}}}[window])) at the window's end",
+            f"scrape_samples_post_metric_relabeling of job {config.prometheus.job}'s targets "
+            "(their largest in the window, summed)",
         ),
         samples_per_s=samples,
         job_samples_per_s=job_samples,
