@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class PrometheusTLS(_Strict):

@@ -10,13 +10,14 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -29,6 +30,18 @@ from pydantic import (
 )
 
 from cwparity.auth_settings import PrometheusTLS, SigV4
+from cwparity.config_file import load_yaml
+from cwparity.config_values import (
+    LABEL_NAME,
+    METRIC_NAME,
+    HttpUrl,
+    http_method,
+    label_value,
+    matchers,
+    output_folder,
+    promql,
+    run_name,
+)
 from cwparity.errors import ConfigError
 from cwparity.hosts.settings import GrafanaConfig, HostsConfig
 from cwparity.redact import redact
@@ -51,10 +64,13 @@ def parse_duration(value: Any) -> float:
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
+#: a duration that means nothing at zero (a load that lasts 0 s, a poll every 0 s)
+PositiveDuration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # an infinite or NaN number (YAML's .inf, .nan) is no tolerance, duration or share
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class CloudWatchConfig(_Strict):
@@ -62,7 +78,7 @@ class CloudWatchConfig(_Strict):
 
     region: str | None = None
     profile: str | None = None
-    endpoint_url: str | None = None
+    endpoint_url: HttpUrl | None = None
     namespace: str = "FlaskApp"
     metric_name: str = "EndpointLatency"
     endpoint_dimension: str = "Endpoint"
@@ -91,7 +107,7 @@ class NamedQuery(_Strict):
     """A PromQL query the team will rely on after cutover (a dashboard panel, an alert)."""
 
     name: str
-    expr: str
+    expr: Annotated[str, AfterValidator(promql)]
 
 
 class LintConfig(_Strict):
@@ -103,19 +119,22 @@ class LintConfig(_Strict):
 class PrometheusConfig(_Strict):
     """Where the new metrics live and how the histogram's labels map to CloudWatch dimensions."""
 
-    url: str = "http://127.0.0.1:9090"
+    url: HttpUrl = "http://127.0.0.1:9090"
     basic_auth: BasicAuth | None = None
     bearer_token: SecretStr | None = None
     bearer_token_env: str | None = None
     verify_tls: bool = True
     tls: PrometheusTLS = PrometheusTLS()
     sigv4: SigV4 | None = None
-    job: str = "flask_app"
-    histogram: str = "flask_http_request_duration_seconds"
-    path_label: str = "path"
-    method_label: str = "method"
-    selector: str = ""
-    scrape_interval: Duration | None = None
+    # the job and selector go into PromQL selectors as they are: they must keep them parsable
+    job: Annotated[str, AfterValidator(label_value)] = "flask_app"
+    histogram: Annotated[str, Field(pattern=METRIC_NAME.pattern)] = (
+        "flask_http_request_duration_seconds"
+    )
+    path_label: Annotated[str, Field(pattern=LABEL_NAME.pattern)] = "path"
+    method_label: Annotated[str, Field(pattern=LABEL_NAME.pattern)] = "method"
+    selector: Annotated[str, AfterValidator(matchers)] = ""
+    scrape_interval: PositiveDuration | None = None
     unit: Literal["seconds", "milliseconds"] = "seconds"
     queries: list[NamedQuery] = Field(default_factory=list)
     #: raw-sample fetching at scale (sources/prometheus_raw.py): requests in flight at once,
@@ -124,12 +143,12 @@ class PrometheusConfig(_Strict):
     max_concurrency: int = Field(default=4, ge=1, le=64)
     max_samples_per_query: int = Field(default=1_000_000, ge=1_000)
 
-    @field_validator("url")
+    @field_validator("bearer_token_env")
     @classmethod
-    def _http_url(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return url.rstrip("/")
+    def _one_token_source(cls, env: str | None, info: ValidationInfo) -> str | None:
+        if env is not None and info.data.get("bearer_token") is not None:
+            raise ValueError("give bearer_token or bearer_token_env, not both")
+        return env
 
     # field validators, not a model validator: an error then names the key and echoes only its
     # own value, never the section's secrets (basic_auth, bearer_token)
@@ -155,7 +174,7 @@ class PrometheusConfig(_Strict):
 
 
 class AppConfig(_Strict):
-    base_url: str = "http://127.0.0.1:8080"
+    base_url: HttpUrl = "http://127.0.0.1:8080"
 
 
 class CountTolerance(_Strict):
@@ -217,7 +236,7 @@ SIDES: tuple[Side, ...] = ("cloudwatch", "prometheus")
 class TargetConfig(_Strict):
     """One deployment in a side-by-side run, and the share of real traffic it takes."""
 
-    base_url: str
+    base_url: HttpUrl
     traffic_share: float | None = Field(default=None, gt=0, le=1)
 
 
@@ -226,6 +245,17 @@ class TargetsConfig(_Strict):
 
     cloudwatch: TargetConfig
     prometheus: TargetConfig
+
+    @field_validator("prometheus")
+    @classmethod
+    def _shares_split_the_traffic(cls, new: TargetConfig, info: ValidationInfo) -> TargetConfig:
+        old = info.data.get("cloudwatch")
+        shares = (old.traffic_share if old else None, new.traffic_share)
+        if shares.count(None) == 1:
+            raise ValueError("give traffic_share on both targets or on neither")
+        if None not in shares and not math.isclose(sum(shares), 1.0, abs_tol=1e-6):  # type: ignore[arg-type]
+            raise ValueError("the two traffic_share values must add up to 1")
+        return new
 
 
 class Route(_Strict):
@@ -239,8 +269,8 @@ class Route(_Strict):
 
     @field_validator("method")
     @classmethod
-    def _upper(cls, method: str) -> str:
-        return method.upper()
+    def _token(cls, method: str) -> str:
+        return http_method(method)
 
     @field_validator("path")
     @classmethod
@@ -259,7 +289,7 @@ class LoadConfig(_Strict):
     profile: Literal["steady", "ramp"] = "steady"
     users: int = Field(default=4, ge=1, le=200)
     spawn_rate: float = Field(default=4.0, gt=0)
-    duration: Duration = 40.0
+    duration: PositiveDuration = 40.0
     wait_min: Duration = 0.05
     wait_max: Duration = 0.2
     stop_timeout: Duration = 10.0
@@ -275,7 +305,7 @@ class LoadConfig(_Strict):
     #: ``HOST:PORT`` the master listens on for its workers; default: loopback, a free port
     master_bind: str | None = None
     #: how long the master waits for every worker to connect before it gives up
-    worker_wait: Duration = 60.0
+    worker_wait: PositiveDuration = 60.0
 
     @field_validator("master_bind")
     @classmethod
@@ -315,12 +345,12 @@ class WindowConfig(_Strict):
     period: int = Field(default=60, ge=1)
     #: the longest the settle polls, from its first read: cloudwatch_exporter treats data
     #: younger than 10 minutes as "not fully converged" (its delay_seconds default, 600 s)
-    settle_timeout: Duration = 600.0
+    settle_timeout: PositiveDuration = 600.0
     #: the shortest wait between two settle polls
-    settle_poll: Duration = 5.0
+    settle_poll: PositiveDuration = 5.0
     #: a period is final once nothing new arrived for it this long: longer than the gaps
     #: between CloudWatch's ingestion batches (one standard-resolution minute)
-    settle_quiet: Duration = 60.0
+    settle_quiet: PositiveDuration = 60.0
     #: data younger than this is never trusted: Mimir's query-tee skips the newest 2 minutes
     #: (-proxy.compare-skip-recent-samples) to avoid racing ingestion
     settle_min_age: Duration = 120.0
@@ -345,7 +375,7 @@ class WindowConfig(_Strict):
 
 
 class ReportConfig(_Strict):
-    output_dir: str = "reports"
+    output_dir: Annotated[str, AfterValidator(output_folder)] = "reports"
 
 
 class CoverageConfig(_Strict):
@@ -365,7 +395,7 @@ class CostConfig(_Strict):
     #: a YAML price table replacing the packaged one (another region, a negotiated price)
     price_table: str | None = None
     #: the Prometheus retention to size the disk for (default: the server's own setting)
-    retention: Duration | None = None
+    retention: PositiveDuration | None = None
     #: only log groups whose name starts with this count towards log storage (default: all)
     log_group_prefix: str | None = None
 
@@ -374,17 +404,10 @@ class AlertmanagerSettings(_Strict):
     """Where the alerts go: read through its API during the load, checked on the host."""
 
     #: Alertmanager's HTTP API as the harness reaches it (the embedded stack fills it in)
-    url: str | None = None
+    url: HttpUrl | None = None
     #: its config file on the monitoring host, for ``amtool check-config`` (default: the
     #: running process's ``--config.file``, else Debian's /etc/prometheus/alertmanager.yml)
     config_file: str | None = None
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, url: str | None) -> str | None:
-        if url is not None and not url.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return url.rstrip("/") if url else url
 
 
 class AlarmsConfig(_Strict):
@@ -404,7 +427,7 @@ class AlarmsConfig(_Strict):
     #: CloudWatch's evaluation range is N + this many periods (AWS's examples: 5 for N = 3)
     extra_range_periods: int = Field(default=2, ge=0, le=20)
     #: the embedded stack's rule evaluation interval (default: the scrape interval)
-    evaluation_interval: Duration | None = None
+    evaluation_interval: PositiveDuration | None = None
     alertmanager: AlertmanagerSettings = AlertmanagerSettings()
 
     @field_validator("pair_key")
@@ -418,7 +441,7 @@ class AlarmsConfig(_Strict):
 class RunConfig(_Strict):
     """One parity run: the two sources, the app, its routes, the load and the tolerances."""
 
-    name: str = "parity"
+    name: Annotated[str, AfterValidator(run_name)] = "parity"
     cloudwatch: CloudWatchConfig = CloudWatchConfig()
     prometheus: PrometheusConfig = PrometheusConfig()
     app: AppConfig = AppConfig()
@@ -484,17 +507,7 @@ class RunConfig(_Strict):
 def load_config(path: str | Path) -> RunConfig:
     """Read and validate a YAML config; every failure is a one-line ``ConfigError``."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read config file: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or "not valid YAML"
-        raise ConfigError(f"{path}:{where}: {problem}") from None
+    raw = load_yaml(path)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -527,8 +540,8 @@ def describe_validation_error(err: ValidationError, raw: dict[str, Any], source:
         return f"{source}: key '{key}' is required"
     if not location:
         return f"{source}: {message}"
-    value = _mask_value(location, first.get("input"))
-    return f"{source}: key '{key}' = {value!r}: {message}"
+    value = _preview(first.get("input"), location[-1])
+    return f"{source}: key '{key}' = {value}: {message[:300]}"
 
 
 def _nearest_key(location: list[str]) -> str | None:
@@ -552,8 +565,52 @@ def _nearest_key(location: list[str]) -> str | None:
 _SECRET_KEYS = ("password", "token", "secret")
 
 
-def _mask_value(location: list[str], value: Any) -> Any:
-    return "***" if any(word in location[-1] for word in _SECRET_KEYS) else value
+def _is_secret_key(key: str) -> bool:
+    return any(word in key for word in _SECRET_KEYS) and not key.endswith("_env")
+
+
+#: how much of a bad value an error line shows: enough to recognise it, never all of a huge one
+_PREVIEW_CHARS, _PREVIEW_ITEMS, _PREVIEW_DEPTH = 80, 4, 2
+
+
+def _preview(value: Any, key: str) -> str:
+    """A short repr of a bad value with secrets masked, built without walking all of it (an
+    alias-expanded value can be enormous): at most a few items, levels and characters."""
+    text = repr(_bounded(value, key, _PREVIEW_DEPTH))
+    return text if len(text) <= 2 * _PREVIEW_CHARS else text[: 2 * _PREVIEW_CHARS] + "…"
+
+
+def _bounded(value: Any, key: str, depth: int) -> Any:
+    if _is_secret_key(key):
+        return "***"
+    if isinstance(value, str):
+        masked = _mask_credentials(value)
+        return masked if len(masked) <= _PREVIEW_CHARS else masked[:_PREVIEW_CHARS] + "…"
+    if isinstance(value, dict | list | tuple | set):
+        if depth == 0:
+            return "…"
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        shown = {}
+        for index, (k, v) in enumerate(items):
+            if index == _PREVIEW_ITEMS:
+                shown["…"] = "…"
+                break
+            shown[k] = _bounded(v, str(k), depth - 1)
+        return shown if isinstance(value, dict) else list(shown.values())
+    return value if isinstance(value, int | float | bool | None) else type(value).__name__
+
+
+_URL_AUTHORITY = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<authority>[^/?#]*)", re.I)
+
+
+def _mask_credentials(text: str) -> str:
+    """``user:password@`` masked up to the authority's last ``@`` (a raw ``@`` in a password
+    ends redact_url's match early), then every other URL in the text."""
+    match = _URL_AUTHORITY.match(text)
+    if match and "@" in match["authority"]:
+        host = match["authority"].rpartition("@")[2]
+        text = f"{match['scheme']}***@{host}{text[match.end() :]}"
+    return redact_url(text)
 
 
 def _secret_or_env(secret: SecretStr | None, env_name: str | None, key: str) -> str:

@@ -11,13 +11,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cwparity.config_values import HttpUrl
 from cwparity.errors import ConfigError
 
 BACKENDS = ("local", "ssh", "paramiko", "ansible", "docker", "podman", "kubectl", "winrm")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class PrometheusHost(_Strict):
@@ -88,7 +89,8 @@ class HostsConfig(_Strict):
 
 class DatasourceExpect(_Strict):
     name: str = "Prometheus"
-    url: str | None = None
+    #: the URL the datasource must hold (compared with Grafana's, so it must be one)
+    url: HttpUrl | None = None
 
 
 class DashboardExpect(_Strict):
@@ -107,7 +109,7 @@ class GrafanaConfig(_Strict):
     """Grafana's HTTP API and what must be in it (the guide's datasource and latency panel)."""
 
     enabled: bool = False
-    url: str | None = None
+    url: HttpUrl | None = None
     username_env: str | None = None
     password_env: str | None = None
     token_env: str | None = None
@@ -120,13 +122,6 @@ class GrafanaConfig(_Strict):
     step: float = Field(default=15.0, gt=0)
     relative_tolerance: float = Field(default=0.001, ge=0)
     absolute_tolerance: float = Field(default=1e-9, ge=0)
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, url: str | None) -> str | None:
-        if url is not None and not url.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return url.rstrip("/") if url else url
 
     @model_validator(mode="after")
     def _url_when_enabled(self) -> GrafanaConfig:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cwparity.config import parse_config
+from cwparity.config import NamedQuery, parse_config
 from cwparity.lint import LintContext, lint_checks, lint_query
 from cwparity.results import Status
 
@@ -176,7 +176,11 @@ def test_severity_fail_turns_findings_into_failures():
 
 
 def test_an_unparsable_query_fails_even_when_severity_is_warn():
-    (check,) = lint_checks(run_config("warn", "rate(x[5m]"), None)
+    # the config refuses such a query (test_config); lint still fails one that got past it
+    config = run_config("warn")
+    broken = NamedQuery.model_construct(name="q0", expr="rate(x[5m]")
+    prometheus = config.prometheus.model_copy(update={"queries": [broken]})
+    (check,) = lint_checks(config.model_copy(update={"prometheus": prometheus}), None)
     assert check.id == "lint.parse_error[q0]" and check.status is Status.FAIL
 
 
