@@ -233,6 +233,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _dispatch(args: argparse.Namespace):
+    if args.command == "validate":
+        return _validate(args.config)
+    if getattr(args, "config", None) is not None:
+        from cwparity.config import load_config
+
+        # a bad config is refused at once, before the run's heavy imports (scipy, pandas, boto3)
+        load_config(args.config)
     from cwparity import flows
 
     if args.command == "demo":
@@ -249,20 +256,33 @@ def _dispatch(args: argparse.Namespace):
         return flows.rerender(args.run_dir)
     if args.command == "discover":
         return flows.discover(args.config, args.start, args.end, args.write, args.grafana_dashboard)
-    if args.command == "dashboard":
-        return flows.dashboard(args.config, args.out)
+    return flows.dashboard(args.config, args.out)
+
+
+def _validate(config_path: Path) -> int:
+    """Every key, the files the config names, and the PromQL lint: exit 2 on what a run would
+    refuse to start with, 1 when lint fails a query (a run would fail it too), else 0."""
     from cwparity.config import load_config
     from cwparity.lint import lint_checks
+    from cwparity.preflight import check_named_files
+    from cwparity.results import Status
 
-    config = load_config(args.config)
+    config = load_config(config_path)
+    check_named_files(config, config_path)
     print(
-        f"{args.config}: OK, {len(config.routes)} routes: "
+        f"{config_path}: OK, {len(config.routes)} routes: "
         + ", ".join(route.key for route in config.routes)
     )
     # PromQL lint needs no server: the scrape interval comes from the config when it is set
-    for check in lint_checks(config, config.prometheus.scrape_interval):
+    checks = lint_checks(config, config.prometheus.scrape_interval)
+    for check in checks:
         print(f"  {check.status.value.upper():5} {check.id}: {check.reason}")
-    return None
+    return 1 if any(check.status is Status.FAIL for check in checks) else 0
+
+
+def one_line(text: str) -> str:
+    """An error as one terminal line, even when a file name or key holds a line break."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _raise_interrupt(signum, frame):
@@ -302,10 +322,12 @@ def main(argv: list[str] | None = None) -> int:
     except HarnessError as err:
         if args.debug:
             raise
-        print(f"cwparity: error: {err}", file=sys.stderr)
+        print(f"cwparity: error: {one_line(str(err))}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt as err:
         return _interrupted(err)
+    if isinstance(outcome, int):
+        return outcome
     if outcome is None:
         return 0
     summary = ", ".join(f"{n} {s}" for s, n in outcome.summary.items() if n)

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -30,14 +31,14 @@ from pydantic import (
 )
 
 from cwparity.auth_settings import PrometheusTLS, SigV4
-from cwparity.config_file import load_yaml
+from cwparity.config_file import load_yaml, printable_key
 from cwparity.config_values import (
-    LABEL_NAME,
-    METRIC_NAME,
     HttpUrl,
     http_method,
+    label_name,
     label_value,
     matchers,
+    metric_name,
     output_folder,
     promql,
     run_name,
@@ -128,11 +129,9 @@ class PrometheusConfig(_Strict):
     sigv4: SigV4 | None = None
     # the job and selector go into PromQL selectors as they are: they must keep them parsable
     job: Annotated[str, AfterValidator(label_value)] = "flask_app"
-    histogram: Annotated[str, Field(pattern=METRIC_NAME.pattern)] = (
-        "flask_http_request_duration_seconds"
-    )
-    path_label: Annotated[str, Field(pattern=LABEL_NAME.pattern)] = "path"
-    method_label: Annotated[str, Field(pattern=LABEL_NAME.pattern)] = "method"
+    histogram: Annotated[str, AfterValidator(metric_name)] = "flask_http_request_duration_seconds"
+    path_label: Annotated[str, AfterValidator(label_name)] = "path"
+    method_label: Annotated[str, AfterValidator(label_name)] = "method"
     selector: Annotated[str, AfterValidator(matchers)] = ""
     scrape_interval: PositiveDuration | None = None
     unit: Literal["seconds", "milliseconds"] = "seconds"
@@ -464,8 +463,8 @@ class RunConfig(_Strict):
     @field_validator("routes")
     @classmethod
     def _unique_routes(cls, routes: list[Route]) -> list[Route]:
-        keys = [route.key for route in routes]
-        duplicates = sorted({key for key in keys if keys.count(key) > 1})
+        counts = Counter(route.key for route in routes)
+        duplicates = sorted(key for key, count in counts.items() if count > 1)
         if duplicates:
             raise ValueError(f"route listed twice: {duplicates[0]}")
         return routes
@@ -529,7 +528,7 @@ def describe_validation_error(err: ValidationError, raw: dict[str, Any], source:
     errors = err.errors()
     # a misspelt key also shows as a missing one: name the misspelling, it explains both
     first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-    location = [str(part) for part in first["loc"]]
+    location = [printable_key(str(part)) for part in first["loc"]]
     key = ".".join(location)
     if first["type"] == "extra_forbidden":
         hint = _nearest_key(location)
@@ -581,7 +580,8 @@ def _preview(value: Any, key: str) -> str:
 
 
 def _bounded(value: Any, key: str, depth: int) -> Any:
-    if _is_secret_key(key):
+    # a section of credentials (basic_auth) shows its keys' names, never a bare value
+    if _is_secret_key(key) or ("auth" in key and not isinstance(value, dict)):
         return "***"
     if isinstance(value, str):
         masked = _mask_credentials(value)

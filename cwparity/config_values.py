@@ -28,7 +28,7 @@ MAX_NAME_BYTES = 200
 
 def http_url(url: str) -> str:
     """An ``http(s)://host[:port]`` URL that requests can open, without a trailing slash."""
-    if _has_control(url) or url != url.strip():
+    if _has_control(url) or any(char.isspace() for char in url):
         raise ValueError("a URL must not contain spaces or control characters")
     try:
         parts = urlsplit(url)
@@ -70,6 +70,18 @@ def run_name(name: str) -> str:
         raise ValueError("the name is part of a folder name: no /, \\ or control characters")
     if len(name.encode()) > MAX_NAME_BYTES:
         raise ValueError(f"longer than {MAX_NAME_BYTES} bytes: the run folder's name would be too")
+    return name
+
+
+def metric_name(name: str) -> str:
+    if not METRIC_NAME.fullmatch(name):
+        raise ValueError("not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)")
+    return name
+
+
+def label_name(name: str) -> str:
+    if not LABEL_NAME.fullmatch(name):
+        raise ValueError("not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)")
     return name
 
 

@@ -17,10 +17,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cwparity.config import describe_validation_error
+from cwparity.config_file import load_yaml
 from cwparity.errors import ConfigError
 
 PACKAGED_TABLE = Path(__file__).parent / "pricing" / "cloudwatch-us-east-1.yaml"
@@ -89,11 +89,9 @@ def load_price_table(path: str | Path | None = None) -> PriceTable:
     """The packaged table, or the user's (``cost.price_table``); a bad file is a ConfigError."""
     where = Path(path) if path else PACKAGED_TABLE
     try:
-        raw = yaml.safe_load(where.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ConfigError(f"{where}: cannot read price table: {err.strerror}") from None
-    except yaml.YAMLError:
-        raise ConfigError(f"{where}: price table is not valid YAML") from None
+        raw = load_yaml(where)
+    except ConfigError as err:
+        raise ConfigError(f"cost.price_table: {err}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: a price table is a mapping of keys")
     try:

@@ -26,6 +26,7 @@ from cwparity.config import RunConfig, load_config, redact
 from cwparity.errors import ConfigError, Interrupted
 from cwparity.parts import marker_expression, require
 from cwparity.paths import CONFIGS_DIR, SUITES_DIR
+from cwparity.preflight import check_named_files
 from cwparity.report import build_document, read_document, write_all
 from cwparity.run import (
     RunPlan,
@@ -58,7 +59,11 @@ class Outcome:
 def new_run_dir(config: RunConfig, out: Path | None) -> Path:
     base = out or Path(config.report.output_dir)
     run_dir = base / f"{timestamp_slug()}-{config.name}"
-    run_dir.mkdir(parents=True, exist_ok=False)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=False)
+    except OSError as err:
+        key = "--out" if out else "report.output_dir"
+        raise ConfigError(f"{key}: cannot create {run_dir}: {err.strerror or err}") from None
     return run_dir.resolve()
 
 
@@ -128,6 +133,7 @@ def run(
     """A run against the user's own endpoints; ``only`` limits it to some parts (parity, hosts,
     grafana, security), each of which must be on in the config."""
     config = load_config(config_path)
+    check_named_files(config, config_path)
     if only is not None:
         require(only, config, str(config_path))
     parity = only is None or "parity" in only

@@ -17,6 +17,7 @@ import yaml
 
 from cwparity.alarms.model import AlarmSpec
 from cwparity.alarms.translate import Mapping, Rule, Translation, alert_name, duration
+from cwparity.config_file import load_yaml
 from cwparity.errors import ConfigError
 
 # the PromQL lint's AST walk (promql-parser's node types), shared rather than repeated
@@ -120,11 +121,9 @@ class TeamRule:
 def load_rules_file(path: Path) -> list[TeamRule]:
     """The alerting rules of a Prometheus rules file; a bad file is one ConfigError line."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"alarms.rules_files: {path}: file not found") from None
-    except (OSError, yaml.YAMLError) as err:
-        raise ConfigError(f"alarms.rules_files: {path}: {_first(str(err))}") from None
+        data = load_yaml(path)
+    except ConfigError as err:
+        raise ConfigError(f"alarms.rules_files: {err}") from None
     groups = data.get("groups") if isinstance(data, dict) else None
     if not isinstance(groups, list):
         raise ConfigError(f"alarms.rules_files: {path}: not a Prometheus rules file (no groups:)")
