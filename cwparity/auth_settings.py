@@ -8,7 +8,11 @@ key is a file the user keeps. Every key is documented in README.md ("Configurati
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
+
+from cwparity.config_values import aws_region
 
 
 class _Strict(BaseModel):
@@ -40,7 +44,7 @@ class SigV4(_Strict):
     Service for Prometheus); credentials from boto3's chain, optionally as an assumed role."""
 
     #: the workspace's region; default: the AWS profile's or environment's region
-    region: str | None = None
+    region: Annotated[str, AfterValidator(aws_region)] | None = None
     #: an AWS profile from ~/.aws (default: boto3's chain)
     profile: str | None = None
     #: a role to assume (with the profile's or the chain's credentials) before signing

@@ -34,6 +34,9 @@ from cwparity.auth_settings import PrometheusTLS, SigV4
 from cwparity.config_file import load_yaml, printable_key
 from cwparity.config_values import (
     HttpUrl,
+    aws_region,
+    cloudwatch_name,
+    cloudwatch_value,
     http_method,
     label_name,
     label_value,
@@ -64,9 +67,12 @@ def parse_duration(value: Any) -> float:
     return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0)]
+#: past a year a duration is a typo, and past ~30,000 years it overflows datetime arithmetic
+_LONGEST = 366 * 86400.0
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(ge=0, le=_LONGEST)]
 #: a duration that means nothing at zero (a load that lasts 0 s, a poll every 0 s)
-PositiveDuration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
+PositiveDuration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0, le=_LONGEST)]
+CloudWatchName = Annotated[str, AfterValidator(cloudwatch_name)]
 
 
 class _Strict(BaseModel):
@@ -77,14 +83,18 @@ class _Strict(BaseModel):
 class CloudWatchConfig(_Strict):
     """Where the old metrics live and what they are called."""
 
-    region: str | None = None
+    region: Annotated[str, AfterValidator(aws_region)] | None = None
     profile: str | None = None
     endpoint_url: HttpUrl | None = None
-    namespace: str = "FlaskApp"
-    metric_name: str = "EndpointLatency"
-    endpoint_dimension: str = "Endpoint"
-    method_dimension: str = "Method"
-    extra_dimensions: dict[str, str] = Field(default_factory=dict)
+    # CloudWatch's API limits (API_Metric, API_Dimension): a name it would refuse is refused here
+    namespace: CloudWatchName = "FlaskApp"
+    metric_name: CloudWatchName = "EndpointLatency"
+    endpoint_dimension: CloudWatchName = "Endpoint"
+    method_dimension: CloudWatchName = "Method"
+    #: a metric has at most 30 dimensions: 28 besides the endpoint's and the method's
+    extra_dimensions: dict[CloudWatchName, Annotated[str, AfterValidator(cloudwatch_value)]] = (
+        Field(default_factory=dict, max_length=28)
+    )
     unit: Literal["Seconds", "Milliseconds", "Microseconds"] = "Seconds"
     percentiles: bool = True
 
@@ -341,7 +351,8 @@ class WindowConfig(_Strict):
     The settle defaults are safe for real AWS; the embedded demo's config shortens them.
     """
 
-    period: int = Field(default=60, ge=1)
+    #: CloudWatch keeps data 455 days (15 months): a longer period can never be complete
+    period: int = Field(default=60, ge=1, le=455 * 86400)
     #: the longest the settle polls, from its first read: cloudwatch_exporter treats data
     #: younger than 10 minutes as "not fully converged" (its delay_seconds default, 600 s)
     settle_timeout: PositiveDuration = 600.0
@@ -600,17 +611,20 @@ def _bounded(value: Any, key: str, depth: int) -> Any:
     return value if isinstance(value, int | float | bool | None) else type(value).__name__
 
 
-_URL_AUTHORITY = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<authority>[^/?#]*)", re.I)
+# a scheme is a short word: bounding it keeps the search linear on a long run of letters
+_SCHEME = r"[a-z][a-z0-9+.-]{0,31}://"
+_URL_AUTHORITY = re.compile(rf"(?P<scheme>{_SCHEME})(?P<authority>[^/?#]*)", re.I)
+_ANY_CREDENTIALS = re.compile(rf"(?P<scheme>{_SCHEME})[^/?#\s]*@", re.I)
 
 
 def _mask_credentials(text: str) -> str:
     """``user:password@`` masked up to the authority's last ``@`` (a raw ``@`` in a password
-    ends redact_url's match early), then every other URL in the text."""
+    ends redact_url's match early), in the value and in every URL inside it."""
     match = _URL_AUTHORITY.match(text)
     if match and "@" in match["authority"]:
         host = match["authority"].rpartition("@")[2]
         text = f"{match['scheme']}***@{host}{text[match.end() :]}"
-    return redact_url(text)
+    return _ANY_CREDENTIALS.sub(r"\g<scheme>***@", text)
 
 
 def _secret_or_env(secret: SecretStr | None, env_name: str | None, key: str) -> str:

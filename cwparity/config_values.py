@@ -56,6 +56,28 @@ def _url_problem(err: ValueError) -> str:
 HttpUrl = Annotated[str, AfterValidator(http_url)]
 
 
+#: botocore's own check of a region name (botocore.utils.validate_region_name): a host label
+_REGION = re.compile(r"(?![0-9]+$)(?!-)[a-zA-Z0-9-]{1,63}(?<!-)")
+
+
+def aws_region(region: str) -> str:
+    if not _REGION.fullmatch(region):
+        raise ValueError("not an AWS region name such as eu-west-1")
+    return region
+
+
+def cloudwatch_name(name: str, longest: int = 255) -> str:
+    """A namespace, metric or dimension name or value as CloudWatch's API takes it: 1 to 255
+    (a dimension value: 1,024) ASCII characters, not only spaces, no control characters."""
+    if not name.strip() or not name.isascii() or _has_control(name) or len(name) > longest:
+        raise ValueError(f"CloudWatch takes 1 to {longest} ASCII characters, no control characters")
+    return name
+
+
+def cloudwatch_value(value: str) -> str:
+    return cloudwatch_name(value, longest=1024)
+
+
 def http_method(method: str) -> str:
     if not _METHOD.fullmatch(method):
         raise ValueError("an HTTP method is one word of letters such as GET or POST")

@@ -74,12 +74,14 @@ class HostsConfig(_Strict):
     @field_validator("host")
     @classmethod
     def _host_spec(cls, host: str) -> str:
-        scheme = host.split("://", 1)[0] if "://" in host else ""
+        scheme, _, rest = host.partition("://") if "://" in host else ("", "", "")
         if scheme not in BACKENDS:
             raise ValueError(
                 "expected a testinfra host spec such as local://, ssh://user@host, "
                 "paramiko://user@host or ansible://name?ansible_inventory=FILE"
             )
+        if scheme not in ("local", "ansible") and not rest.strip():
+            raise ValueError(f"{scheme}:// names no host: give {scheme}://HOST")
         return host
 
     @property

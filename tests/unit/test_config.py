@@ -171,3 +171,113 @@ def test_load_hands_credentials_to_locust_outside_its_command_line(tmp_path):
     assert json.loads(secret["CWPARITY_CREDENTIALS"]) == {"http://127.0.0.1:8080": targets[0]}
     assert credentials_env(targets[1:]) == {}
     assert "CWPARITY_CREDENTIALS" in PLAN_VARIABLES  # local workers get it from the master
+
+
+def test_config_errors_name_the_key_and_mask_every_secret(tmp_path):
+    cases = {
+        "prometheus:\n  basic_auth: {username: u, password: Inl1neS3cret, password_env: PW}\n": (
+            "prometheus.basic_auth",
+            "Inl1neS3cret",
+        ),
+        "prometheus:\n  url: 'http://promuser:PromPass123@127.0.0.1:99999'\n": (
+            "prometheus.url",
+            "PromPass123",
+        ),
+        # an unencoded @ in the password: masked up to the authority's last @
+        "app:\n  base_url: 'http://appuser:App@Pass@[::1'\n": ("app.base_url", "Pass"),
+        "prometheus:\n  bearer_token: Tok3nValue\n  bearer_token_env: T\n": (
+            "prometheus.bearer_token_env",
+            "Tok3nValue",
+        ),
+    }
+    for text, (key, secret) in cases.items():
+        with pytest.raises(ConfigError) as err:
+            load_config(write(tmp_path, text))
+        message = str(err.value)
+        assert f"key '{key}'" in message and secret not in message, message
+
+
+def test_a_basic_auth_error_shows_the_keys_but_not_the_password(tmp_path):
+    text = "prometheus:\n  basic_auth: {username: u, password: Inl1neS3cret, password_env: PW}\n"
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, text))
+    assert "'password': '***'" in str(err.value) and "'username': 'u'" in str(err.value)
+
+
+def test_an_error_line_is_short_whatever_the_value(tmp_path):
+    huge = {"routes": [{"path": "/", "method": "GET /" + "x" * 100_000}]}
+    with pytest.raises(ConfigError) as err:
+        parse_config(huge)
+    assert len(str(err.value)) < 400 and "…" in str(err.value)
+    nested = {"cloudwatch": {"extra_dimensions": {"a": [[["deep"] * 1000] * 1000]}}}
+    with pytest.raises(ConfigError) as err:
+        parse_config(nested)
+    assert len(str(err.value)) < 400
+
+
+def test_duplicate_keys_are_refused_not_overwritten(tmp_path):
+    path = write(tmp_path, "prometheus:\n  url: http://a:9090\n  url: http://b:9090\n")
+    with pytest.raises(ConfigError, match=r"key 'prometheus.url': given twice \(again on line 3\)"):
+        load_config(path)
+    # a merge key is not a duplicate: YAML says the mapping's own keys win
+    merged = write(tmp_path, "base: &b {period: 60}\nwindow:\n  <<: *b\n  period: 300\n")
+    with pytest.raises(ConfigError, match="unknown key 'base'"):
+        load_config(merged)
+
+
+def test_valid_urls_and_durations_still_load():
+    config = parse_config(
+        {
+            "prometheus": {
+                "url": "https://u:p@prom.example:9090/prefix/",
+                "scrape_interval": "15s",
+            },
+            "app": {"base_url": "http://[::1]:8080"},
+            "cloudwatch": {"endpoint_url": "http://127.0.0.1:5000", "region": "eu-west-1"},
+            "grafana": {"url": "https://grafana.example"},
+            "targets": {
+                "cloudwatch": {"base_url": "http://old:80", "traffic_share": 0.25},
+                "prometheus": {"base_url": "http://new:80", "traffic_share": 0.75},
+            },
+            "routes": [{"path": "/x", "method": "purge"}],
+            "load": {"wait_min": 0, "duration": "1m"},
+        }
+    )
+    assert config.prometheus.url == "https://u:p@prom.example:9090/prefix"
+    assert config.routes[0].method == "PURGE" and config.load.duration == 60
+
+
+def test_a_run_refuses_a_report_folder_it_cannot_create(tmp_path):
+    from cwparity.flows import new_run_dir
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    config = parse_config({"report": {"output_dir": str(tmp_path)}})
+    with pytest.raises(ConfigError, match=r"^--out: cannot create .*Not a directory"):
+        new_run_dir(config, blocker)
+
+
+def test_validate_checks_the_files_a_config_names(tmp_path, capsys):
+    from cwparity import cli
+
+    cases = {
+        "prometheus:\n  tls: {ca_file: nope.pem}\n": "key 'prometheus.tls.ca_file'",
+        "cost:\n  price_table: nope.yaml\n": "cost.price_table: nope.yaml: file not found",
+        "alarms:\n  enabled: true\n  rules_files: [nope.yml]\n": "alarms.rules_files: ",
+    }
+    for text, expected in cases.items():
+        path = write(tmp_path, f"report: {{output_dir: {tmp_path}}}\n{text}")
+        assert cli.main(["validate", "--config", str(path)]) == 2
+        assert expected in capsys.readouterr().err
+
+
+def test_validate_exits_1_when_lint_fails_a_query(tmp_path, capsys):
+    from cwparity import cli
+
+    rate = "rate(flask_http_request_duration_seconds_count[5m])"
+    text = f"lint: {{severity: fail}}\nprometheus:\n  queries: [{{name: q, expr: '{rate}'}}]\n"
+    path = write(tmp_path, f"report: {{output_dir: {tmp_path}}}\n{text}")
+    assert cli.main(["validate", "--config", str(path)]) == 1
+    assert "FAIL" in capsys.readouterr().out
+    path = write(tmp_path, f"report: {{output_dir: {tmp_path}}}\n")
+    assert cli.main(["validate", "--config", str(path)]) == 0
