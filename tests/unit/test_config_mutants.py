@@ -420,12 +420,36 @@ def assert_one_line_refusal(m: Mutant, path: Path, code: int, out: str, err: str
             assert form not in line, (m.id, line)
 
 
+def test_the_config_every_mutant_starts_from_is_valid(tmp_path, capsys):
+    """The twin: unmutated, the same config passes, so a refusal is the mutation's doing."""
+    path = tmp_path / "good.yaml"
+    path.write_bytes(as_yaml(base(str(tmp_path))))
+    assert cli.main(["validate", "--config", str(path)]) == 0
+    assert capsys.readouterr().err == ""
+    targets = mutant("targets", "targets.cloudwatch.base_url", "http://127.0.0.1:8081")
+    path.write_bytes(
+        targets.content.replace(b"output_dir: reports", f"output_dir: {tmp_path}".encode())
+    )
+    assert cli.main(["validate", "--config", str(path)]) == 0
+
+
 @pytest.mark.parametrize("mutant_file", MUTANTS, ids=[m.id for m in MUTANTS], indirect=True)
 def test_validate_refuses_every_mutant_in_one_line(mutant_file, request, capsys):
     m = request.node.callspec.params["mutant_file"]
     code = cli.main(["validate", "--config", str(mutant_file)])
     captured = capsys.readouterr()
     assert_one_line_refusal(m, mutant_file, code, captured.out, captured.err)
+
+
+@pytest.mark.parametrize("mutant_file", MUTANTS, ids=[m.id for m in MUTANTS], indirect=True)
+def test_run_refuses_every_mutant_before_it_starts(mutant_file, request, capsys, tmp_path):
+    """What validate refuses, run refuses too, the same way, before it writes anything."""
+    m = request.node.callspec.params["mutant_file"]
+    out = tmp_path / "out"
+    code = cli.main(["run", "--config", str(mutant_file), "--out", str(out)])
+    captured = capsys.readouterr()
+    assert_one_line_refusal(m, mutant_file, code, captured.out, captured.err)
+    assert not out.exists()
 
 
 # --- the CLI as a user runs it: subprocesses with a hard timeout ---------------------------------
