@@ -16,14 +16,12 @@ from cwparity.errors import ConfigError
 
 
 def check_named_files(config: RunConfig, config_path: Path) -> None:
-    """The files a run reads (TLS, price table, rules, SSH): present and, if YAML, readable."""
+    """The files a run reads (TLS, price table, rules): present and, if YAML, readable. (Not the
+    SSH identity file: ssh goes on to its agent and default keys without it.)"""
     tls = config.prometheus.tls
     named = {"prometheus.tls.cert_file": tls.cert_file, "prometheus.tls.key_file": tls.key_file}
     if config.prometheus.verify_tls:
         named["prometheus.tls.ca_file"] = tls.ca_file
-    if config.hosts.enabled and config.hosts.backend in ("ssh", "paramiko"):
-        named["hosts.ssh_identity_file"] = config.hosts.ssh_identity_file
-        named["hosts.ssh_config"] = config.hosts.ssh_config
     for key, name in named.items():
         if name and not Path(name).expanduser().is_file():
             raise ConfigError(f"{config_path}: key '{key}' = {name!r}: file not found")
