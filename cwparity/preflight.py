@@ -25,9 +25,12 @@ def check_named_files(config: RunConfig, config_path: Path) -> None:
     for key, name in named.items():
         if name and not Path(name).expanduser().is_file():
             raise ConfigError(f"{config_path}: key '{key}' = {name!r}: file not found")
-    if config.cost.enabled and config.cost.price_table:
-        load_price_table(config.cost.price_table)
-    if config.alarms.enabled:
-        for name in config.alarms.rules_files:
-            path = Path(name).expanduser()
-            load_rules_file(path if path.is_absolute() else config_path.parent / path)
+    try:
+        if config.cost.enabled and config.cost.price_table:
+            load_price_table(config.cost.price_table)
+        if config.alarms.enabled:
+            for name in config.alarms.rules_files:
+                path = Path(name).expanduser()
+                load_rules_file(path if path.is_absolute() else config_path.parent / path)
+    except ConfigError as err:  # "KEY: FILE: problem": say which config named the file
+        raise ConfigError(f"{config_path}: {err}") from None
