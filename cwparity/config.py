@@ -48,7 +48,7 @@ from cwparity.config_values import (
 )
 from cwparity.errors import ConfigError
 from cwparity.hosts.settings import GrafanaConfig, HostsConfig
-from cwparity.redact import redact
+from cwparity.redact import is_secret_key, redact
 from cwparity.redact import redact_url as redact_url  # re-exported: older imports name config
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
@@ -572,13 +572,6 @@ def _nearest_key(location: list[str]) -> str | None:
     return ".".join([*location[:-1], matches[0]]) if matches else None
 
 
-_SECRET_KEYS = ("password", "token", "secret")
-
-
-def _is_secret_key(key: str) -> bool:
-    return any(word in key for word in _SECRET_KEYS) and not key.endswith("_env")
-
-
 #: how much of a bad value an error line shows: enough to recognise it, never all of a huge one
 _PREVIEW_CHARS, _PREVIEW_ITEMS, _PREVIEW_DEPTH = 80, 4, 2
 
@@ -592,7 +585,7 @@ def _preview(value: Any, key: str) -> str:
 
 def _bounded(value: Any, key: str, depth: int) -> Any:
     # a section of credentials (basic_auth) shows its keys' names, never a bare value
-    if _is_secret_key(key) or ("auth" in key and not isinstance(value, dict)):
+    if is_secret_key(key) or ("auth" in key and not isinstance(value, dict)):
         return "***"
     if isinstance(value, str):
         masked = _mask_credentials(value)
@@ -611,20 +604,14 @@ def _bounded(value: Any, key: str, depth: int) -> Any:
     return value if isinstance(value, int | float | bool | None) else type(value).__name__
 
 
-# a scheme is a short word: bounding it keeps the search linear on a long run of letters
-_SCHEME = r"[a-z][a-z0-9+.-]{0,31}://"
-_URL_AUTHORITY = re.compile(rf"(?P<scheme>{_SCHEME})(?P<authority>[^/?#]*)", re.I)
-_ANY_CREDENTIALS = re.compile(rf"(?P<scheme>{_SCHEME})[^/?#\s]*@", re.I)
+# redact_url's pattern with the scheme bounded: an error line may quote a long value (up to the
+# file's size), and an unbounded scheme makes the search quadratic on a long run of letters
+_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]{0,31}://)[^/?#\s]*@", re.I)
 
 
 def _mask_credentials(text: str) -> str:
-    """``user:password@`` masked up to the authority's last ``@`` (a raw ``@`` in a password
-    ends redact_url's match early), in the value and in every URL inside it."""
-    match = _URL_AUTHORITY.match(text)
-    if match and "@" in match["authority"]:
-        host = match["authority"].rpartition("@")[2]
-        text = f"{match['scheme']}***@{host}{text[match.end() :]}"
-    return _ANY_CREDENTIALS.sub(r"\g<scheme>***@", text)
+    """``user:password@`` in every URL inside ``text`` (up to the authority's last ``@``)."""
+    return _CREDENTIALS.sub(r"\g<scheme>***@", text)
 
 
 def _secret_or_env(secret: SecretStr | None, env_name: str | None, key: str) -> str:
