@@ -17,8 +17,9 @@ from urllib.parse import urlsplit, urlunsplit
 SECRET_KEYS = ("password", "token", "secret")
 
 # the userinfo runs to the authority's last "@" (a password may hold a raw "@" the user did not
-# percent-encode); the authority ends at "/", "?", "#" or whitespace
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/?#\s]*@", re.I)
+# percent-encode); the authority ends at "/", "?", "#" or whitespace. The scheme is bounded (RFC 3986
+# sets none, real ones are short): unbounded, the search is quadratic on a long run of letters
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]{0,31}://)[^/?#\s]*@", re.I)
 
 
 def redact_url(text: str) -> str:
