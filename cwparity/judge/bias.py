@@ -18,7 +18,7 @@ from scipy import stats
 
 from cwparity.config import RunConfig
 from cwparity.judge.blocks import blocks
-from cwparity.judge.latency import latency_tolerance
+from cwparity.judge.latency import higher_by, latency_tolerance
 from cwparity.results import CheckResult, Status, Tolerance
 
 BOOTSTRAP_SAMPLES = 2000
@@ -146,8 +146,7 @@ def judge_bias(periods: pd.DataFrame, route: str, config: RunConfig) -> list[Che
 
 def _summary(finding: dict, confidence: float) -> str:
     offset, (low, high) = finding["offset_ms"], finding["ci_ms"]
-    higher = "Prometheus" if offset > 0 else "CloudWatch"
-    gap = f"{higher} higher by {abs(offset):.2f} ms" if abs(offset) >= 0.005 else "no offset"
+    gap = higher_by(offset, decimals=2)
     text = (
         f"{finding['classification']}: {gap} over the window (median of "
         f"{finding['blocks']} blocks {finding['block_median_ms']:+.2f} ms, "

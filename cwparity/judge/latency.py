@@ -82,6 +82,15 @@ class Acceptance:
         )
 
 
+def higher_by(offset_ms: float, decimals: int) -> str:
+    """Which backend's mean latency is higher, in words, to ``decimals`` places of a ms
+    (``offset_ms`` > 0: Prometheus's is); "no offset" when it rounds to zero there."""
+    if abs(offset_ms) < 0.5 * 10.0**-decimals:
+        return "no offset"
+    higher = "Prometheus" if offset_ms > 0 else "CloudWatch"
+    return f"{higher} higher by {abs(offset_ms):.{decimals}f} ms"
+
+
 def acceptance(config: RunConfig) -> Acceptance:
     """The paired acceptance: what the config states, the documented defaults for the rest.
 

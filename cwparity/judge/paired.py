@@ -34,6 +34,7 @@ from cwparity.judge.latency import (
     Acceptance,
     acceptance,
     grid_columns,
+    higher_by,
     latency_cells,
     window_columns,
 )
@@ -370,8 +371,7 @@ def judge_paired_bias(evidence: PairedEvidence, config: RunConfig) -> CheckResul
 
 def _bias_words(finding: dict, evidence: PairedEvidence, confidence: float) -> str:
     offset, (low, high) = evidence.offset_ms, finding["interval_ms"]
-    higher = "Prometheus" if offset > 0 else "CloudWatch"
-    gap = f"{higher} higher by {abs(offset):.3f} ms" if abs(offset) >= 0.0005 else "no offset"
+    gap = higher_by(offset, decimals=3)
     text = (
         f"{finding['classification']}: {gap} over the window "
         f"(the same requests timed by both; interval {low:+.3f} to {high:+.3f} ms, acceptance "
