@@ -11,17 +11,13 @@ import pytest
 from cwparity.stack.process import free_port
 from cwparity.stack.prometheus import start_prometheus
 
+from .cli_process import run_cwparity
+
 pytestmark = pytest.mark.e2e
 
 
 def cwparity(*args, cwd=None, timeout=300):
-    return subprocess.run(
-        [sys.executable, "-m", "cwparity.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=timeout,
-    )
+    return run_cwparity(*args, cwd=cwd, timeout=timeout)
 
 
 def assert_one_line_error(done, *fragments):

@@ -19,6 +19,8 @@ import yaml
 from cwparity.phases import TEST_SWITCH
 from cwparity.stack.process import port_open
 
+from .cli_process import run_cwparity
+
 pytestmark = pytest.mark.e2e
 STACK_UP = re.compile(r"embedded stack up: prometheus (\S+), cloudwatch \(moto\) (\S+), apps (.*)")
 
@@ -75,13 +77,7 @@ BOUND = 120  # seconds any one case may take
 
 
 def run_cli(*args, env, timeout=BOUND):
-    return subprocess.run(
-        [sys.executable, "-m", "cwparity.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
+    return run_cwparity(*args, env=env, timeout=timeout)
 
 
 @pytest.fixture(scope="module")

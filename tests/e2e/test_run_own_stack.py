@@ -15,17 +15,13 @@ from cwparity.flows import DEMO_APP_ENV
 from cwparity.stack.embedded import AppSpec, EmbeddedStack, StackSpec
 from cwparity.stack.moto import MOTO_CREDENTIALS
 
+from .cli_process import run_cwparity
+
 pytestmark = pytest.mark.e2e
 
 
 def run_cli(*args, env):
-    return subprocess.run(
-        [sys.executable, "-m", "cwparity.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+    return run_cwparity(*args, env=env)
 
 
 def test_run_against_own_endpoints_then_rejudge_the_window(tmp_path):
