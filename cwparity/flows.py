@@ -20,7 +20,7 @@ import yaml
 
 from cwparity import phases
 from cwparity.alarms.demo import create_demo_alarms, fault_env
-from cwparity.alarms.replay import alarm_phase
+from cwparity.alarms.replay import alarm_phase, load_grid
 from cwparity.alarms.replay import prepare as prepare_alarms
 from cwparity.config import RunConfig, load_config, redact
 from cwparity.errors import ConfigError, Interrupted
@@ -210,7 +210,8 @@ def load_and_plan(config: RunConfig, config_path: Path, run_dir: Path, meta: dic
             "edge may carry uncertainty",
             config.prometheus.job,
         )
-    truth = run_load(config.load, config.routes, config.load_targets(), run_dir / "load")
+    grid = load_grid(meta.get("alarms"), config.load.duration)
+    truth = run_load(config.load, config.routes, config.load_targets(), run_dir / "load", grid)
     window = window_for_load(truth, config, scrape_interval)
     return RunPlan(config_path, window, run_dir, truth, meta)
 

@@ -16,6 +16,8 @@ import math
 import os
 import subprocess
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -38,9 +40,40 @@ PLAN_VARIABLES = (
     "CWPARITY_MAX_REQUESTS",
     "CWPARITY_GROUND_TRUTH",
     "CWPARITY_CREDENTIALS",
+    "CWPARITY_START_AT",
+    "CWPARITY_END_AT",
 )
 #: how long workers get to exit after the master told them to quit
 WORKER_EXIT_GRACE = 10.0
+#: time Locust takes from its launch to its first user (interpreter, gevent, locust imports:
+#: about a second here); a load on a grid starts on the first boundary at least this far ahead
+LOCUST_STARTUP = 3.0
+
+
+@dataclass(frozen=True)
+class GridSchedule:
+    """A load that starts and ends on boundaries of a period grid (wall clock, unix seconds).
+
+    A load that starts or stops inside an alarm's period leaves that period half loaded: its
+    count lands anywhere between none and a full period's, so a count alarm's threshold can
+    fall inside it, and there the two backends' attribution of the edge's requests (a scrape
+    later for Prometheus) decides whether the period breaches. On the grid every alarm period
+    is fully loaded or not loaded at all."""
+
+    start_at: float
+    end_at: float
+    grid: int
+
+    @classmethod
+    def on(cls, grid: int, duration: float, now: float, startup: float = LOCUST_STARTUP):
+        start = math.ceil((now + startup) / grid) * grid
+        return cls(float(start), float(start + math.ceil(duration / grid - 1e-9) * grid), grid)
+
+    def env(self) -> dict[str, str]:
+        return {
+            "CWPARITY_START_AT": f"{self.start_at:.3f}",
+            "CWPARITY_END_AT": f"{self.end_at:.3f}",
+        }
 
 
 def locust_argv(load: LoadConfig, host: str, out_dir: Path) -> list[str]:
@@ -145,10 +178,21 @@ def worker_env(worker_dir: Path) -> dict[str, str]:
 
 
 def run_load(
-    load: LoadConfig, routes: list[Route], targets: list[str], out_dir: Path
+    load: LoadConfig,
+    routes: list[Route],
+    targets: list[str],
+    out_dir: Path,
+    grid: int | None = None,
 ) -> GroundTruth:
-    """Send the profile to ``targets`` (each logical request mirrored to every target)."""
+    """Send the profile to ``targets`` (each logical request mirrored to every target); with a
+    ``grid`` (seconds), from one of its boundaries to another (see ``GridSchedule``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    schedule = GridSchedule.on(grid, load.duration, time.time()) if grid else None
+    if schedule is not None:
+        _log_schedule(schedule, load.duration)
+        # Locust's --run-time becomes a backstop a little past the grid's end: the profile
+        # quits on the boundary itself (CWPARITY_END_AT)
+        load = load.model_copy(update={"duration": schedule.end_at - time.time() + 1})
     truth_path = out_dir / "ground-truth.json"
     # --csv: Locust rewrites locust_stats.csv every second, which the progress line reads
     host = public_url(targets[0])
@@ -158,6 +202,7 @@ def run_load(
         **{k: v for k, v in os.environ.items() if k != "CWPARITY_CREDENTIALS"},
         **locust_env(load, routes, mirrored, truth_path),
         **credentials_env(targets),
+        **(schedule.env() if schedule is not None else {}),
     }
     bound = load.duration + load.stop_timeout + 60
     bind = master_address(load) if load.distributed else None
@@ -185,6 +230,19 @@ def run_load(
     if returncode != 0 or not truth_path.exists():
         raise StackError(f"locust failed (exit {returncode}): {processes.tail('locust')}")
     return read_ground_truth(truth_path, out_dir / "locust-stats.json")
+
+
+def _log_schedule(schedule: GridSchedule, asked: float) -> None:
+    length = schedule.end_at - schedule.start_at
+    longer = f" (asked for {asked:g} s: whole periods)" if length > asked + 1e-6 else ""
+    log.info(
+        "load: on the %d s grid of the alarms' periods, from %s to %s UTC%s, so that no alarm "
+        "period is half loaded",
+        schedule.grid,
+        time.strftime("%H:%M:%S", time.gmtime(schedule.start_at)),
+        time.strftime("%H:%M:%S", time.gmtime(schedule.end_at)),
+        longer,
+    )
 
 
 def _workers_text(load: LoadConfig, bind: tuple[str, int] | None) -> str:

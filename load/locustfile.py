@@ -21,6 +21,9 @@ variable; in a distributed run the master's values reach every worker with its u
   CWPARITY_CREDENTIALS   JSON {public base URL: the same URL with user:password@}: the targets'
                          credentials, kept out of the command line (``ps``) and the records, which
                          name a target by its public URL (--host and CWPARITY_TARGETS carry it)
+  CWPARITY_START_AT      unix time: users wait for it before their first request (a load that
+                         starts on an alarm period's boundary, so no alarm period is half loaded)
+  CWPARITY_END_AT        unix time: the run quits then, as --run-time would (the boundary it ends on)
 Read by the master (or the single process) only:
   CWPARITY_PROFILE       "steady" (default) or "ramp" (users climb linearly over the run)
   CWPARITY_GROUND_TRUTH  where to write ground truth JSON: per target and route, responses by
@@ -74,6 +77,8 @@ def _plan_options(parser, **_kwargs) -> None:
         ("wait", "0.05,0.2", "min,max seconds between a user's requests"),
         ("max-requests", "0", "stop after this many logical requests in all (0: no bound)"),
         ("credentials", "{}", "JSON {public base URL: the URL with user:password@}"),
+        ("start-at", "0", "unix time before which users send nothing (0: at once)"),
+        ("end-at", "0", "unix time at which the run quits, as --run-time would (0: no such time)"),
     ):
         parser.add_argument(
             f"--cwparity-{name}",
@@ -101,6 +106,8 @@ class Plan:
         self.max_requests = int(option("max_requests", "0") or 0)
         self.credentials: dict[str, str] = json.loads(option("credentials", "{}") or "{}")
         self.cap = self.max_requests  # this process's share of max_requests
+        self.start_at = float(option("start_at", "0") or 0)
+        self.end_at = float(option("end_at", "0") or 0)
 
     def share_for(self, runner) -> None:
         """A worker's share of max_requests, so that all workers together send exactly it."""
@@ -253,6 +260,9 @@ def _start(environment, **_kwargs) -> None:
     PLAN.share_for(environment.runner)
     DISTRIBUTION.sent = DISTRIBUTION.capped_sent = False
     DISTRIBUTION.capped.clear()
+    if PLAN.end_at and not isinstance(environment.runner, WorkerRunner):
+        # what --run-time does when its time is up, at a moment on the wall clock instead
+        gevent.spawn_later(max(0.0, PLAN.end_at - time.time()), environment.runner.quit)
 
 
 @events.test_stopping.add_listener
@@ -324,6 +334,8 @@ class ParityUser(FastHttpUser):
         return random.uniform(PLAN.wait_min, PLAN.wait_max)
 
     def on_start(self) -> None:
+        if PLAN.start_at > time.time():  # a load on a period grid: every user starts on it
+            gevent.sleep(PLAN.start_at - time.time())
         # one session per target: a session is bound to its base URL (and takes its
         # credentials from it, as HttpUser's would from an absolute URL); the truth and
         # Locust's statistics name the target by its public URL

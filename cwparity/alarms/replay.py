@@ -26,7 +26,7 @@ import yaml
 
 from cwparity import __version__
 from cwparity.alarms import checks, evaluator, rules, timeline
-from cwparity.alarms.model import AlarmSpec
+from cwparity.alarms.model import AlarmSpec, Kind
 from cwparity.alarms.translate import Mapping, Rule, Translation, translate
 from cwparity.config import RunConfig, redact_url
 from cwparity.errors import SourceError
@@ -137,6 +137,25 @@ def prepare(config: RunConfig, run_dir: Path, config_dir: Path, stack: Any = Non
         "loaded_at": loaded_at,
         "read_at": time.time(),
     }
+
+
+def load_grid(prepared: dict[str, Any] | None, duration: float) -> int | None:
+    """The grid cwparity's own load starts and ends on, so that every period of the alarms it
+    judges is fully loaded or not loaded (see ``load.GridSchedule``): the least common multiple
+    of their periods, or None when there are none, or when it is longer than the load itself
+    (the load would wait longer than it runs; the edges are then what they are)."""
+    periods = {
+        int(a["period"])
+        for a in (prepared or {}).get("alarms", [])
+        if a.get("kind", Kind.METRIC.value) == Kind.METRIC.value and a.get("period")
+    }
+    if not periods:
+        return None
+    grid = math.lcm(*periods)
+    if grid > duration:
+        log.info("load: not on the alarms' %d s grid, which is longer than the load", grid)
+        return None
+    return grid
 
 
 def _resolve(base: Path, name: str) -> Path:

@@ -218,3 +218,18 @@ def test_credentials_in_a_target_url_reach_every_worker_and_no_command_line(
     assert len(argvs) == 1 + workers
     for text in [*argvs, (tmp_path / "ground-truth.json").read_text()]:
         assert "Pa55" not in text and "wrong" not in text
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_load_on_a_grid_starts_and_ends_on_its_boundaries(app, tmp_path, workers):
+    """An alarm's periods fully loaded or not loaded: the first request right after a boundary,
+    the last one sent before the boundary the load ends on, and the truth still exact."""
+    grid = 5
+    app.counts.clear()
+    truth = run_load(quick_load(workers=workers, duration=4.0), ROUTES, [app.url], tmp_path, grid)
+    first, last = truth.first_start.timestamp(), truth.last_end.timestamp()
+    start = first - first % grid
+    assert first - start < 0.5, f"first request {first - start:.2f} s after the boundary"
+    # 4 s asked, whole periods given: one period, its requests in flight allowed to finish
+    assert start + grid - 0.5 < last < start + grid + 1.0, last - start
+    assert truth_by_route(truth, app.url) == app.answered()
