@@ -16,6 +16,10 @@ from cwparity.stack.embedded import AppSpec, EmbeddedStack, StackSpec
 from cwparity.stack.moto import MOTO_CREDENTIALS
 
 SHORT_LOAD = {"duration": 18.0, "users": 4}
+#: moto makes what it was sent readable at once, so a short settle suffices here; the demo's own
+#: keys (20 s quiet) allow for a CloudWatch that publishes in batches, which
+#: test_bursty_cloudwatch.py runs with them (``settle={}``)
+MOTO_SETTLE = {"settle_quiet": 5.0, "settle_min_age": 2.0, "settle_poll": 1.0}
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +42,17 @@ def dual_stack(moto_credentials, tmp_path_factory) -> Iterator[EmbeddedStack]:
         yield stack
 
 
-def demo_config(stack: EmbeddedStack, path: Path = DEMO_CONFIG, **load) -> RunConfig:
+def demo_config(
+    stack: EmbeddedStack, path: Path = DEMO_CONFIG, settle: dict | None = None, **load
+) -> RunConfig:
     config = stack.configure(load_config(path))
+    settle = MOTO_SETTLE if settle is None else settle
     # 5 s periods (a high-resolution period CloudWatch also serves) give a short load enough
     # periods for the bias and distribution checks
     return config.model_copy(
         update={
             "load": config.load.model_copy(update={**SHORT_LOAD, **load}),
-            "window": config.window.model_copy(update={"period": 5}),
+            "window": config.window.model_copy(update={"period": 5, **settle}),
         }
     )
 

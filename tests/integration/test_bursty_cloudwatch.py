@@ -83,7 +83,7 @@ def settle_record(run_dir):
 
 def test_a_clean_run_passes_with_the_demo_settle(bursty_stack, tmp_path):
     run_dir = tmp_path / "clean"
-    _, checks = parity_run(demo_config(bursty_stack), run_dir)
+    _, checks = parity_run(demo_config(bursty_stack, settle={}), run_dir)
     for route in ROUTES:
         for check_id in (f"count[{route}]", f"count.cloudwatch[{route}]"):
             assert checks[check_id].status is Status.PASS, checks[check_id].reason
@@ -103,7 +103,7 @@ def test_dropping_2_percent_of_publishes_fails_the_count(bursty_stack, tmp_path)
     bursty_stack.restart_app(env={"CWPARITY_FAULT_CW_DROP": "0.02"})
     try:
         run_dir = tmp_path / "drop2"
-        _, checks = parity_run(demo_config(bursty_stack), run_dir)
+        _, checks = parity_run(demo_config(bursty_stack, settle={}), run_dir)
     finally:
         bursty_stack.restart_app(env={"CWPARITY_FAULT_CW_DROP": "0"})
     lost = checks["count[GET /]"]
