@@ -14,6 +14,7 @@ check would carry.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,27 +99,61 @@ class VerdictGrid:
         step = max(1, cells // max(self.status.shape[1], 1))
         for begin in range(0, len(self.routes), step):
             rows = slice(begin, begin + step)
-            bound = self.bound[rows]
-            bound_text = np.where(np.isnan(bound), "", _as_text(bound))
             part = VerdictGrid(
                 self.kind,
                 self.routes[rows],
                 self.labels,
                 self.status[rows],
-                bound,
+                self.bound[rows],
                 self.unit,
                 {name: values[rows] for name, values in self.observed.items()},
             )
-            observed = part.observed_json(quote='""')
             line = np.strings.add(head[rows, None], labels[None, :])
+            tails = part.tails()
+            if tails is not None:
+                yield "".join(np.strings.add(line, tails).ravel().tolist())
+                continue
+            bound_text = np.where(np.isnan(part.bound), "", _as_text(part.bound))
+            observed = part.observed_json(quote='""')
             for piece in (names[part.status], bound_text, f',{_field(self.unit)},,"', observed):
                 line = np.strings.add(line, piece)
             yield "".join(np.strings.add(line, '"\n').ravel().tolist())
+
+    def tails(self) -> np.ndarray | None:
+        """Each row's text after its period (status, bound, unit, reason, observed, newline).
+
+        Those columns take few distinct combinations (counts repeat, bounds too): each
+        combination is written once, with Python's own float repr, and gathered. None when
+        the combinations cannot be numbered in one int64 (the caller formats cell by cell)."""
+        # + 0.0: a negative zero is written as 0.0 (np.unique cannot tell the two apart)
+        columns = [self.status, self.bound + 0.0, *(v + 0.0 for v in self.observed.values())]
+        distinct, key, size = [], np.zeros(self.status.shape, dtype=np.int64), 1
+        for column in columns:
+            values, where = np.unique(column, return_inverse=True)
+            size *= len(values)
+            if size >= 2**62:
+                return None
+            key = key * len(values) + where.reshape(self.status.shape)
+            distinct.append(values.tolist())
+        combinations, inverse = np.unique(key, return_inverse=True)
+        unit, names = _field(self.unit), list(self.observed)
+        texts = []
+        for combined in combinations.tolist():
+            digits = []
+            for values in reversed(distinct):
+                combined, digit = divmod(combined, len(values))
+                digits.append(values[digit])
+            status, bound, *observed = reversed(digits)
+            inner = ", ".join(f'""{n}"": {v!r}' for n, v in zip(names, observed, strict=True))
+            bound_text = "" if math.isnan(bound) else repr(bound)
+            texts.append(f'{STATUSES[status].value},{bound_text},{unit},,"{{{inner}}}"\n')
+        return np.asarray(texts, dtype=_STRING)[inverse.reshape(self.status.shape)]
 
 
 def _as_text(values: np.ndarray) -> np.ndarray:
     """Each float as Python's repr writes it. Counts and bounds repeat a few values over many
     periods: formatting each distinct value once and gathering is several times faster."""
+    values = values + 0.0  # a negative zero as 0.0, whichever way it is formatted
     distinct, where = np.unique(values, return_inverse=True)
     if len(distinct) * 4 > values.size:
         return values.astype(_STRING)
