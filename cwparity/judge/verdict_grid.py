@@ -165,9 +165,3 @@ def _field(value: str) -> str:
     if any(c in value for c in ',"\r\n'):
         return '"' + value.replace('"', '""') + '"'
     return value
-
-
-def codes_of(status: np.ndarray) -> np.ndarray:
-    """Status strings ("pass", …) as codes."""
-    index = pd.Index([s.value for s in STATUSES])
-    return index.get_indexer(np.asarray(status).ravel()).reshape(np.shape(status)).astype(np.int8)
