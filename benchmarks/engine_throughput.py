@@ -137,10 +137,15 @@ def report_sizes(checks, tabled, aligned, window) -> str:
     with tempfile.TemporaryDirectory() as folder:
         paths = write_all(Path(folder) / "run", build_document(kept, run), history=False)
         sizes = {name: path.stat().st_size / 2**20 for name, path in paths.items()}
+        written = time.perf_counter()
+        csv = verdicts.save(Path(folder) / "period-verdicts.csv")
+        csv_s, csv_mib = time.perf_counter() - written, csv.stat().st_size / 2**20
     return (
-        f"report: {len(kept):,} checks shown of {len(checks):,} judged, {len(verdicts.table):,} "
+        f"report: {len(kept):,} checks shown of {len(checks):,} judged, {len(verdicts):,} "
         f"period verdicts in the table; results.json {sizes['json']:.1f} MiB, report.html "
-        f"{sizes['html']:.1f} MiB (collapse and write {time.perf_counter() - began:.1f} s)"
+        f"{sizes['html']:.1f} MiB (collapse and write {written - began:.1f} s)\n"
+        f"period-verdicts.csv: {len(verdicts):,} rows, {csv_mib:,.0f} MiB written in {csv_s:.1f} s "
+        f"= {len(verdicts) / csv_s:,.0f} rows/s"
     )
 
 

@@ -229,6 +229,8 @@ class _Rows:
         differ = wanted != have_at
         if not differ.any():
             return have
+        if differ.all():
+            return self.at(wanted)
         result = np.array(have, copy=True)
         result[:, differ] = self.at(wanted[differ])
         return result
@@ -253,22 +255,48 @@ def _read_chunk(rows: _Rows, firsts: np.ndarray, line: _Timeline):
     series by series.
     """
     series_left, series_right = rows.at(line.left), rows.at(line.right)
-    left = np.add.reduceat(series_left, firsts, axis=0)
-    right = np.add.reduceat(series_right, firsts, axis=0)
-    rise = right - left
+    left = _summed(series_left, firsts)
+    right = _summed(series_right, firsts)
+    rise = np.subtract(right, left, out=right)
     at = left + rise * line.weight
-    uncertainty = rise * np.maximum(line.weight, 1.0 - line.weight)
+    uncertainty = np.multiply(rise, np.maximum(line.weight, 1.0 - line.weight), out=rise)
     odd = (line.low != line.left) | (line.high != line.right)
-    if odd.any():
-        own_left, own_right = series_left[:, odd], series_right[:, odd]
-        series_at = own_left + (own_right - own_left) * line.weight[odd]
-        low = rows.at_or(own_left, line.left[odd], line.low[odd])
-        high = rows.at_or(own_right, line.right[odd], line.high[odd])
-        spread = np.maximum(series_at - low, high - series_at)
-        uncertainty[:, odd] = np.add.reduceat(spread, firsts, axis=0)
+    if odd.all():  # every boundary on a scrape (the scrapes on the period grid): no copies
+        uncertainty = _spread(rows, series_left, series_right, firsts, line, slice(None))
+    elif odd.any():
+        uncertainty[:, odd] = _spread(rows, series_left, series_right, firsts, line, odd)
     at[:, line.unknown] = np.nan
     uncertainty[:, line.unknown] = np.nan
     return at, uncertainty
+
+
+def _spread(rows: _Rows, series_left, series_right, firsts, line: _Timeline, odd) -> np.ndarray:
+    """Summed per code, each series' larger distance from its interpolated value to the
+    scrapes that bound the point within the skew (at the boundaries ``odd`` selects)."""
+    own_left, own_right = series_left[:, odd], series_right[:, odd]
+    weight = line.weight[odd]
+    # on a scrape (weight 0) the value there, read as is
+    series_at = own_left + (own_right - own_left) * weight if np.any(weight) else own_left
+    low = rows.at_or(own_left, line.left[odd], line.low[odd])
+    high = rows.at_or(own_right, line.right[odd], line.high[odd])
+    # ``low`` and ``high`` may be views of the fetched samples: never written to
+    below = np.subtract(series_at, low)
+    np.maximum(below, np.subtract(high, series_at), out=below)
+    return _summed(below, firsts)
+
+
+def _summed(rows: np.ndarray, firsts: np.ndarray) -> np.ndarray:
+    """The rows added up per code (``firsts``: where each code's rows begin). Codes of equal
+    size (every route has the same statuses) add strided slices: about twice as fast as
+    ``reduceat`` over a strided view, and exactly the same sums in the same order."""
+    size = len(rows) // max(len(firsts), 1)
+    even = size * len(firsts) == len(rows) and 1 <= size <= 16
+    if even and np.array_equal(firsts, np.arange(0, len(rows), size)):
+        total = rows[0::size] + rows[1::size] if size > 1 else np.array(rows, copy=True)
+        for member in range(2, size):
+            total += rows[member::size]
+        return total
+    return np.add.reduceat(rows, firsts, axis=0)
 
 
 def _reset_series(series: SeriesSet) -> np.ndarray:

@@ -28,6 +28,7 @@ from cwparity.judge import PercentileInputs, judge_run
 from cwparity.judge.gaps import scrape_gaps
 from cwparity.judge.periods import PeriodVerdicts, collapse
 from cwparity.judge.resolution import period_findings
+from cwparity.judge.verdict_grid import VerdictGrid
 from cwparity.lint import lint_checks
 from cwparity.results import CheckResult, Status
 from cwparity.samples import SeriesSet, StatGrid
@@ -337,7 +338,7 @@ def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
     aligned.periods.to_csv(plan.run_dir / "aligned-periods.csv", index=False)
     buckets = bucket_increases(fetched.prom_bucket, routes, plan.window, sampling)
     percentiles = percentile_inputs(fetched, buckets)
-    tabled: list[pd.DataFrame] = []
+    tabled: list[pd.DataFrame | VerdictGrid] = []
     checks = judge_run(aligned, plan.truth, config, percentiles, tabled)
     gaps = scrape_gaps(fetched.prom_count, routes, plan.window, sampling)
     checks += gaps
@@ -361,7 +362,10 @@ def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
     if not result.settled:
         checks = not_settled(checks, result.record["why"])
         for table in tabled:  # the table says the same as the checks: not judged
-            table["status"] = Status.SKIP.value
+            if isinstance(table, VerdictGrid):
+                table.skip_all()
+            else:
+                table["status"] = Status.SKIP.value
     checks, verdicts = collapse(checks, tabled)
     verdicts.save(plan.run_dir / "period-verdicts.csv")
     checks += nothing_judged(checks, routes)

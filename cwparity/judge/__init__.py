@@ -10,11 +10,13 @@ from dataclasses import dataclass
 import pandas as pd
 
 from cwparity.align import Aligned
-from cwparity.config import RunConfig
+from cwparity.config import RunConfig, merge_set_fields
+from cwparity.judge.count_grid import period_counts_all
 from cwparity.judge.counts import judge_counts
 from cwparity.judge.latency import judge_mean_latency_all
 from cwparity.judge.paired import judge_paired_bias, judge_paired_distribution, paired_evidence
 from cwparity.judge.percentiles import judge_client_percentiles, judge_cloudwatch_percentiles
+from cwparity.judge.periods import KEEP_ALL
 from cwparity.judge.side_by_side import judge_route_side_by_side
 from cwparity.results import CheckResult
 from cwparity.truth import GroundTruth
@@ -48,17 +50,31 @@ class PercentileInputs:
     unavailable: str | None = None
 
 
+def route_configs(config: RunConfig) -> dict[str, RunConfig]:
+    """Each route's config, resolved once (``config.for_route`` searches the routes: calling
+    it per route is quadratic). Routes without overrides share ``config`` itself."""
+    resolved = {}
+    for route in config.routes:
+        if route.tolerances is None:
+            resolved[route.key] = config
+        else:
+            merged = merge_set_fields(config.tolerances, route.tolerances)
+            resolved[route.key] = config.model_copy(update={"tolerances": merged})
+    return resolved
+
+
 def judge_run(
     aligned: Aligned,
     truth: GroundTruth | None,
     config: RunConfig,
     percentiles: PercentileInputs | None = None,
-    verdicts: list[pd.DataFrame] | None = None,
+    verdicts: list | None = None,
 ) -> list[CheckResult]:
     """Every parity check for every mapped route, whole window first, then per period.
 
-    Judges that work on all of a route's periods at once append the rows of the period table
-    (judge/periods.py) to ``verdicts`` and return only the checks a reader must see."""
+    Judges that work on all routes' periods at once append their verdicts (frames, or
+    ``VerdictGrid``s: judge/periods.py) to ``verdicts`` and return only the checks a reader
+    must see."""
     checks: list[CheckResult] = []
     own = route_views(aligned)
     buckets = (
@@ -66,9 +82,12 @@ def judge_run(
         if percentiles is not None and not percentiles.buckets.empty
         else {}
     )
-    latency = paired_latency(aligned, config, verdicts)
+    configs = route_configs(config)
+    paired = _paired_groups(config, configs)
+    latency = paired_latency(aligned, paired, verdicts)
+    counted = period_counts(aligned, paired, verdicts)
     for route in config.routes:
-        judged = config.for_route(route.key)
+        judged = configs[route.key]
         mine = own(route.key)
         if judged.side_by_side:
             checks += judge_route_side_by_side(mine, route, truth, judged)
@@ -78,7 +97,8 @@ def judge_run(
             compared = len(route.sides) == 2
         else:
             route_truth = truth.for_route(route.key) if truth else None
-            checks += judge_counts(mine, route.key, route_truth, judged, verdicts)
+            periods = counted.get(route.key, []) if counted is not None else None
+            checks += judge_counts(mine, route.key, route_truth, judged, periods)
             checks += latency[route.key]
             compared = True
         route_buckets = (
@@ -97,19 +117,40 @@ def judge_run(
     return checks
 
 
-def paired_latency(
-    aligned: Aligned, config: RunConfig, verdicts: list[pd.DataFrame] | None
-) -> dict[str, list[CheckResult]]:
-    """Mean latency, bias and distribution of every paired route (both backends timed the same
-    requests: not side by side), judged as arrays over all of them at once. Routes with their
-    own tolerances are judged with them, in a group of their own."""
+def _paired_groups(
+    config: RunConfig, configs: dict[str, RunConfig]
+) -> list[tuple[RunConfig, list[str]]]:
+    """The paired routes (both backends timed the same requests: not side by side), grouped
+    by their config: routes with their own tolerances are judged with them, apart."""
     groups: dict[int, tuple[RunConfig, list[str]]] = {}
     for route in config.routes:
-        judged = config.for_route(route.key)
+        judged = configs[route.key]
         if not judged.side_by_side:
             groups.setdefault(id(judged), (judged, []))[1].append(route.key)
+    return list(groups.values())
+
+
+def period_counts(
+    aligned: Aligned, groups: list[tuple[RunConfig, list[str]]], verdicts: list | None
+) -> dict[str, list[CheckResult]] | None:
+    """Every paired route's period count checks judged at once when the window is long
+    enough to table (None: judged one period at a time, every check kept)."""
+    grid = aligned.grid
+    if verdicts is None or grid is None or grid["cw_count"].shape[1] <= KEEP_ALL:
+        return None
     found: dict[str, list[CheckResult]] = {}
-    for judged, routes in groups.values():
+    for judged, routes in groups:
+        found.update(period_counts_all(aligned, routes, judged, verdicts))
+    return found
+
+
+def paired_latency(
+    aligned: Aligned, groups: list[tuple[RunConfig, list[str]]], verdicts: list | None
+) -> dict[str, list[CheckResult]]:
+    """Mean latency, bias and distribution of every paired route, judged as arrays over all
+    of them at once, one group of routes sharing a config at a time."""
+    found: dict[str, list[CheckResult]] = {}
+    for judged, routes in groups:
         means = judge_mean_latency_all(aligned, routes, judged, verdicts)
         evidence = paired_evidence(aligned, routes, judged)
         for key in routes:

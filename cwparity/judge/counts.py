@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-import pandas as pd
-
 from cwparity.align import Aligned
 from cwparity.config import RunConfig
-from cwparity.judge.periods import KEEP_ALL, KEPT_FAILURES, summary
 from cwparity.judge.tolerance import combined, configured_origin, period_label
 from cwparity.results import CheckResult, Status, Tolerance
 from cwparity.truth import RouteTruth
@@ -29,8 +25,10 @@ def judge_counts(
     route: str,
     truth: RouteTruth | None,
     config: RunConfig,
-    verdicts: list[pd.DataFrame] | None = None,
+    periods: list[CheckResult] | None = None,
 ) -> list[CheckResult]:
+    """The route's window checks and its period checks: ``periods`` when they were judged
+    with every route at once (judge/count_grid.py), else one check per period."""
     total = aligned.totals.loc[route]
     truth_checks = []
     if config.load.enabled and truth is not None:
@@ -41,58 +39,11 @@ def judge_counts(
     if nothing_seen(total):
         return [no_data(route, total), *truth_checks]
     checks = [_backends_window(route, total, config), *truth_checks]
-    grid = aligned.grid
-    if verdicts is not None and grid is not None and grid["cw_count"].shape[1] > KEEP_ALL:
-        return checks + _periods_at_once(aligned, route, config, verdicts)
-    periods = aligned.periods[aligned.periods.route == route]
-    checks += [_backends_period(route, row, config) for row in periods.itertuples()]
+    if periods is not None:
+        return checks + periods
+    rows = aligned.periods[aligned.periods.route == route]
+    checks += [backends_period(route, row, config) for row in rows.itertuples()]
     return checks
-
-
-def _periods_at_once(
-    aligned: Aligned, route: str, config: RunConfig, verdicts: list[pd.DataFrame]
-) -> list[CheckResult]:
-    """Every period of the route judged as arrays, with exactly ``within``'s rule; the table
-    gets every verdict, the reader the failures, the closest pass and a summary."""
-    assert aligned.grid is not None
-    cw = aligned.grid["cw_count"][0]
-    prom = aligned.grid["prom_count"][0]
-    bound = aligned.grid["prom_count_u"][0] + float(config.tolerances.count.slack)
-    difference = cw - prom
-    unknown = np.isnan(cw) | np.isnan(prom)
-    passed = ~unknown & (np.abs(np.nan_to_num(difference)) <= bound + 1e-9)
-    status = np.where(unknown, "error", np.where(passed, "pass", "fail"))
-    starts = aligned.window.period_starts()
-    labels = [period_label(t) for t in starts]
-    verdicts.append(
-        pd.DataFrame(
-            {
-                "kind": "count",
-                "route": route,
-                "period_start": labels,
-                "status": status,
-                "bound": bound,
-                "unit": "requests",
-                "reason": "",
-                "observed": [
-                    f'{{"cloudwatch": {c}, "prometheus": {p}, "difference": {d}}}'
-                    for c, p, d in zip(cw.tolist(), prom.tolist(), difference.tolist(), strict=True)
-                ],
-            }
-        )
-    )
-    shown = np.flatnonzero(~passed)[:KEPT_FAILURES].tolist()
-    closeness = np.where(passed, np.abs(np.nan_to_num(difference)) / np.maximum(bound, 1e-12), -1)
-    if passed.any():
-        shown.append(int(np.argmax(closeness)))
-    checks = [
-        _backends_period(route, _PeriodRow(aligned.grid, i, starts[i]), config) for i in shown
-    ]
-    counts = {s: int((status == s.value).sum()) for s in (Status.PASS, Status.FAIL, Status.ERROR)}
-    failed = [labels[i] for i in np.flatnonzero(status == "fail")]
-    errors = [labels[i] for i in np.flatnonzero(status == "error")]
-    worst = checks[-1] if passed.any() else None
-    return [*checks, summary("count", route, counts, failed, errors, worst)]
 
 
 def nothing_seen(total) -> bool:
@@ -235,7 +186,7 @@ def at_least(
     )
 
 
-def _backends_period(route: str, row, config: RunConfig) -> CheckResult:
+def backends_period(route: str, row, config: RunConfig) -> CheckResult:
     label = period_label(row.period_start)
     tolerance = count_tolerance(float(row.prom_count_u), STRADDLE, config, "slack")
     observed = {"cloudwatch": float(row.cw_count), "prometheus": float(row.prom_count)}
@@ -250,14 +201,3 @@ def _backends_period(route: str, row, config: RunConfig) -> CheckResult:
         float(row.prom_count),
         tolerance,
     )
-
-
-class _PeriodRow:
-    """One period of a one-route grid, read like a row of the periods frame."""
-
-    def __init__(self, grid: dict, index: int, start) -> None:
-        self.period_start = pd.Timestamp(start)
-        self._grid, self._index = grid, index
-
-    def __getattr__(self, name: str) -> float:
-        return float(self._grid[name][0, self._index])

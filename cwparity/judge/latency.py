@@ -31,6 +31,7 @@ from cwparity.align import Aligned
 from cwparity.config import RunConfig
 from cwparity.judge.periods import KEEP_ALL, KEPT_FAILURES, summary
 from cwparity.judge.tolerance import configured_origin, period_label
+from cwparity.judge.verdict_grid import FAIL, PASS, SKIP, STATUSES, VerdictGrid
 from cwparity.results import CheckResult, Origin, Status, Tolerance
 
 #: default acceptance between the two timers of one request (ms). prometheus_flask_exporter's
@@ -161,12 +162,17 @@ class LatencyCells:
         return (self.cw_count == 0) | (self.prom_count == 0) | np.isnan(self.prom_count)
 
     @functools.cached_property
-    def status(self) -> np.ndarray:
-        """ "skip" without requests or without a bound, else "pass" / "fail"."""
+    def codes(self) -> np.ndarray:
+        """verdict_grid codes: SKIP without requests or without a bound, else PASS / FAIL."""
         unbounded = ~np.isfinite(self.boundary_ms)
         passed = np.abs(np.nan_to_num(self.difference_ms)) <= self.bound_ms + _EPS_MS
-        verdict = np.where(passed, "pass", "fail")
-        return np.where(self.empty | unbounded, "skip", verdict)
+        verdict = np.where(passed, PASS, FAIL)
+        return np.where(self.empty | unbounded, SKIP, verdict).astype(np.int8)
+
+    @property
+    def status(self) -> np.ndarray:
+        """ "skip" without requests or without a bound, else "pass" / "fail"."""
+        return np.array([s.value for s in STATUSES], dtype=object)[self.codes]
 
 
 def latency_cells(columns: dict[str, np.ndarray], accepted: Acceptance) -> LatencyCells:
@@ -234,7 +240,7 @@ def cell_check(
         return CheckResult(
             check_id, "mean_latency", route, Status.SKIP, reason, scope, observed, tolerance
         )
-    status = Status(str(cells.status[at]))
+    status = STATUSES[int(cells.codes[at])]
     relation = "within" if status is Status.PASS else "beyond"
     higher = "Prometheus" if difference > 0 else "CloudWatch"
     reason = (
@@ -294,62 +300,63 @@ def judge_mean_latency_all(
     starts = aligned.window.period_starts()
     labels = [period_label(t) for t in starts]
     tabled = verdicts is not None and len(starts) > KEEP_ALL
+    codes = cells.codes
     if tabled and verdicts is not None:
-        verdicts.append(_table(cells, routes, labels))
-    status = cells.status
+        verdicts.append(_grid(cells, routes, labels))
+    closest = _closest_pass(cells, codes) if tabled else None
     found: dict[str, list[CheckResult]] = {}
     for row, route in enumerate(routes):
         check_id = f"mean_latency[{route}]"
         checks = [cell_check(check_id, route, "window", window, row, accepted)]
-        shown = _shown(cells, status, row) if tabled else range(len(starts))
+        shown = _shown(codes, closest, row) if closest is not None else range(len(starts))
         period_checks = [
             cell_check(f"{check_id}@{labels[i]}", route, labels[i], cells, (row, i), accepted)
             for i in shown
         ]
         if tabled:
-            period_checks.append(_summary(route, status[row], labels, period_checks))
+            period_checks.append(_summary(route, codes[row], labels, period_checks))
         found[route] = checks + period_checks
     return found
 
 
-def _shown(cells: LatencyCells, status: np.ndarray, row: int) -> list[int]:
+def _closest_pass(cells: LatencyCells, codes: np.ndarray) -> np.ndarray:
+    """Per route, the period that passed closest to its bound (−1: none passed)."""
+    passed = codes == PASS
+    bound = np.maximum(cells.bound_ms, 1e-12)
+    closeness = np.where(passed, np.abs(np.nan_to_num(cells.difference_ms)) / bound, -1)
+    return np.where(passed.any(axis=1), np.argmax(closeness, axis=1), -1)
+
+
+def _shown(codes: np.ndarray, closest: np.ndarray, row: int) -> list[int]:
     """The failed periods (capped) and the pass closest to its bound, in that order."""
-    mine = status[row]
-    shown = np.flatnonzero(mine == "fail")[:KEPT_FAILURES].tolist()
-    passed = mine == "pass"
-    if passed.any():
-        bound = np.maximum(cells.bound_ms[row], 1e-12)
-        closeness = np.where(passed, np.abs(np.nan_to_num(cells.difference_ms[row])) / bound, -1)
-        shown.append(int(np.argmax(closeness)))
+    mine = codes[row]
+    shown = np.flatnonzero(mine == FAIL)[:KEPT_FAILURES].tolist() if (mine == FAIL).any() else []
+    if closest[row] >= 0:
+        shown.append(int(closest[row]))
     return shown
 
 
-def _summary(route: str, status: np.ndarray, labels, shown: list[CheckResult]) -> CheckResult:
-    counts = {s: int((status == s.value).sum()) for s in (Status.PASS, Status.FAIL, Status.SKIP)}
-    failed = [labels[i] for i in np.flatnonzero(status == "fail")]
+def _summary(route: str, codes: np.ndarray, labels, shown: list[CheckResult]) -> CheckResult:
+    counts = {
+        s: int(np.count_nonzero(codes == STATUSES.index(s)))
+        for s in (Status.PASS, Status.FAIL, Status.SKIP)
+    }
+    failed = [labels[i] for i in np.flatnonzero(codes == FAIL)] if counts[Status.FAIL] else []
     worst = shown[-1] if shown and shown[-1].status is Status.PASS else None
     return summary("mean_latency", route, counts, failed, [], worst)
 
 
-def _table(cells: LatencyCells, routes: list[str], labels: list[str]) -> pd.DataFrame:
-    """Every period's verdict as rows of the period table (judge/periods.py)."""
-    n_routes, n_periods = cells.status.shape
-    # f-strings, not json.dumps, and the difference only (rounded to 0.1 µs, finer than the
-    # timers): millions of rows on a week of many routes; both means are in the aligned data
-    observed = [
-        f'{{"difference_ms": {d}}}' for d in np.round(cells.difference_ms, 4).ravel().tolist()
-    ]
-    return pd.DataFrame(
-        {
-            "kind": "mean_latency",
-            "route": np.repeat(np.asarray(routes, dtype=object), n_periods),
-            "period_start": np.tile(np.asarray(labels, dtype=object), n_routes),
-            "status": cells.status.ravel(),
-            "bound": cells.bound_ms.ravel(),
-            "unit": "ms",
-            "reason": "",
-            "observed": observed,
-        }
+def _grid(cells: LatencyCells, routes: list[str], labels: list[str]) -> VerdictGrid:
+    """Every period's verdict for the period table (judge/periods.py): the difference only,
+    rounded to 0.1 µs (finer than the timers); both means are in the aligned data."""
+    return VerdictGrid(
+        "mean_latency",
+        np.asarray(routes, dtype=object),
+        np.asarray(labels, dtype=object),
+        cells.codes,
+        cells.bound_ms,
+        "ms",
+        {"difference_ms": np.round(cells.difference_ms, 4)},
     )
 
 

@@ -11,10 +11,10 @@ span. A route and kind with at most ``KEEP_ALL`` periods keeps every period's ch
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cwparity.judge.verdict_grid import STATUSES, VerdictGrid
 from cwparity.results import CheckResult, Status
 
 #: a route and kind with at most this many periods keeps every period's check
@@ -50,14 +51,29 @@ def is_period_check(check: CheckResult) -> bool:
     return True
 
 
-@dataclass(frozen=True)
 class PeriodVerdicts:
-    """Every per-period verdict of a run (one row per check), in time order per route/kind."""
+    """Every per-period verdict of a run (one row per check), in time order per route/kind:
+    ``rows`` judged one check at a time, ``grids`` judged as arrays (judge/verdict_grid.py)."""
 
-    table: pd.DataFrame
+    def __init__(self, rows: pd.DataFrame, grids: Sequence[VerdictGrid] = ()) -> None:
+        self.rows = rows
+        self.grids = list(grids)
+
+    @functools.cached_property
+    def table(self) -> pd.DataFrame:
+        """All of them as one long frame (slow on a week of many routes: for small runs and
+        tests; the run's own readers use ``save``, ``block`` and ``bad_marks``)."""
+        return pd.concat([self.rows, *(g.frame() for g in self.grids)], ignore_index=True)
+
+    def __len__(self) -> int:
+        return len(self.rows) + sum(len(g) for g in self.grids)
 
     def save(self, path: Path) -> Path:
-        self.table.to_csv(path, index=False)
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            self.rows.to_csv(handle, index=False, lineterminator="\n")
+            for grid in self.grids:
+                for text in grid.csv_chunks():
+                    handle.write(text)
         return path
 
     def block(self, period_starts: Sequence[datetime]) -> dict[str, Any]:
@@ -65,7 +81,7 @@ class PeriodVerdicts:
         window ("p" pass, "f" fail, "e" error, "s" skip, "w" warn, "-" not judged)."""
         position = {_label(t): i for i, t in enumerate(period_starts)}
         kinds: dict[str, dict[str, str]] = {}
-        for (kind, route), rows in self.table.groupby(["kind", "route"], sort=False):
+        for (kind, route), rows in self.rows.groupby(["kind", "route"], sort=False):
             letters = np.full(len(period_starts), "-", dtype="<U1")
             where = rows["period_start"].map(position)
             known = where.notna()
@@ -73,8 +89,45 @@ class PeriodVerdicts:
                 LETTERS.get(Status(s), "-") for s in rows["status"][known]
             ]
             kinds.setdefault(str(kind), {})[str(route)] = "".join(letters)
+        for grid in self.grids:
+            kinds.setdefault(grid.kind, {}).update(_grid_letters(grid, position, period_starts))
         first = _label(period_starts[0]) if period_starts else None
         return {"first_period": first, "letters": "".join(LETTERS.values()), "kinds": kinds}
+
+    def bad_marks(self, starts) -> dict[str, dict[str, np.ndarray]]:
+        """Per route and kind, 1 where a period failed or could not be judged (only routes
+        and kinds with such a period)."""
+        found = _failed_rows(self.rows, starts)
+        for grid in self.grids:
+            marks = grid.bad()
+            aligned_to = [_label(t) for t in starts] == list(grid.labels)
+            for row in np.flatnonzero(marks.any(axis=1)):
+                mine = marks[row] if aligned_to else _remapped(marks[row], grid.labels, starts)
+                found.setdefault(str(grid.routes[row]), {})[grid.kind] = mine
+        return found
+
+
+def _grid_letters(grid: VerdictGrid, position: dict[str, int], starts) -> dict[str, str]:
+    if [_label(t) for t in starts] == list(grid.labels):
+        return grid.letters(LETTERS)
+    columns = np.array([position.get(str(label), -1) for label in grid.labels])
+    known = columns >= 0
+    table = np.array([LETTERS.get(s, "-") for s in STATUSES], dtype="<U1")
+    result = {}
+    for row, route in enumerate(grid.routes):
+        letters = np.full(len(starts), "-", dtype="<U1")
+        letters[columns[known]] = table[grid.status[row, known]]
+        result[str(route)] = "".join(letters)
+    return result
+
+
+def _remapped(marks: np.ndarray, labels, starts) -> np.ndarray:
+    position = {_label(t): i for i, t in enumerate(starts)}
+    result = np.zeros(len(starts), dtype=int)
+    for mark, label in zip(marks, labels, strict=True):
+        if str(label) in position:
+            result[position[str(label)]] = mark
+    return result
 
 
 def _label(moment: datetime) -> str:
@@ -82,18 +135,21 @@ def _label(moment: datetime) -> str:
 
 
 def collapse(
-    checks: Iterable[CheckResult], tabled: Sequence[pd.DataFrame] = ()
+    checks: Iterable[CheckResult], tabled: Sequence[pd.DataFrame | VerdictGrid] = ()
 ) -> tuple[list[CheckResult], PeriodVerdicts]:
     """The checks a reader sees (window-level ones untouched), and the full period table.
 
-    ``tabled``: table rows judges produced themselves (all periods at once); their routes and
-    kinds already hold only the checks to show."""
+    ``tabled``: table rows (frames) or grids judges produced themselves (all periods at once);
+    their routes and kinds already hold only the checks to show."""
     kept: list[CheckResult] = []
+    frames = [t for t in tabled if isinstance(t, pd.DataFrame)]
+    grids = [t for t in tabled if isinstance(t, VerdictGrid)]
     done = {
         (k, r)
-        for t in tabled
+        for t in frames
         for k, r in t[["kind", "route"]].drop_duplicates().itertuples(index=False)
     }
+    done |= {(g.kind, str(r)) for g in grids for r in g.routes}
     groups: dict[tuple[str, str], list[CheckResult]] = {}
     for check in checks:
         if is_period_check(check) and (check.kind, check.subject) not in done:
@@ -106,10 +162,10 @@ def collapse(
         rows += [_row(c) for c in members]
         kept += members if len(members) <= KEEP_ALL else shown(kind, route, members)
     table = pd.concat(
-        [pd.DataFrame(rows, columns=TABLE_COLUMNS), *(t[TABLE_COLUMNS] for t in tabled)],
+        [pd.DataFrame(rows, columns=TABLE_COLUMNS), *(t[TABLE_COLUMNS] for t in frames)],
         ignore_index=True,
     )
-    return kept, PeriodVerdicts(table)
+    return kept, PeriodVerdicts(table, grids)
 
 
 def _row(check: CheckResult) -> tuple:
@@ -250,22 +306,29 @@ def _finite(value: float) -> float | None:
 
 
 def _troubled_routes(verdicts: PeriodVerdicts | None) -> set[str]:
-    if verdicts is None or verdicts.table.empty:
+    if verdicts is None:
         return set()
-    bad = verdicts.table[verdicts.table["status"].isin(["fail", "error"])]
-    return set(bad["route"])
+    bad = verdicts.rows[verdicts.rows["status"].isin(["fail", "error"])]
+    found = set(bad["route"])
+    for grid in verdicts.grids:
+        found |= {str(r) for r in grid.routes[grid.bad().any(axis=1)]}
+    return found
 
 
 def _failed_counts(verdicts: PeriodVerdicts | None, starts) -> dict[str, dict[str, np.ndarray]]:
     """Per route and kind, 1 where a period failed or could not be judged."""
-    if verdicts is None or verdicts.table.empty:
+    return {} if verdicts is None else verdicts.bad_marks(starts)
+
+
+def _failed_rows(rows: pd.DataFrame, starts) -> dict[str, dict[str, np.ndarray]]:
+    if rows.empty:
         return {}
     position = {_label(t): i for i, t in enumerate(starts)}
-    bad = verdicts.table[verdicts.table["status"].isin(["fail", "error"])]
+    bad = rows[rows["status"].isin(["fail", "error"])]
     found: dict[str, dict[str, np.ndarray]] = {}
-    for (kind, route), rows in bad.groupby(["kind", "route"], sort=False):
+    for (kind, route), chosen in bad.groupby(["kind", "route"], sort=False):
         marks = np.zeros(len(starts), dtype=int)
-        where = rows["period_start"].map(position).dropna().astype(int).to_numpy()
+        where = chosen["period_start"].map(position).dropna().astype(int).to_numpy()
         marks[where] = 1
         found.setdefault(str(route), {})[str(kind)] = marks
     return found
