@@ -39,6 +39,7 @@ own end of a headless run waits only 0.5 s for the workers' last statistics.)
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import logging
 import math
@@ -101,6 +102,10 @@ class Plan:
 
         self.routes = json.loads(option("routes", DEFAULT_ROUTES))
         self.weights = [r.get("weight", 1) for r in self.routes]
+        # per request, only a pick: the cumulative weights and each route's (method, path,
+        # "METHOD path") are worked out once
+        self.cum_weights = list(itertools.accumulate(self.weights))
+        self.picks = [_pick(r.get("method", "GET").upper(), r["path"]) for r in self.routes]
         self.targets = json.loads(option("targets", "[]"))
         self.wait_min, self.wait_max = (float(x) for x in option("wait", "0.05,0.2").split(","))
         self.max_requests = int(option("max_requests", "0") or 0)
@@ -116,6 +121,11 @@ class Plan:
         workers = max(1, int(getattr(runner.environment.parsed_options, "expect_workers", 1)))
         index = runner.worker_index
         self.cap = self.max_requests // workers + (1 if index < self.max_requests % workers else 0)
+
+
+def _pick(method: str, path: str) -> tuple[str, str, str]:
+    """A route as it is sent: method, path, and its key in the truth ("GET /path")."""
+    return method, path, f"{method} {path}"
 
 
 class GroundTruth:
@@ -140,14 +150,17 @@ class GroundTruth:
         if status is None:
             self.failures[slot] += 1
         else:
-            counts = self.by_status[slot]
-            counts[str(status)] = counts.get(str(status), 0) + 1
+            counts, label = self.by_status[slot], str(status)
+            counts[label] = counts.get(label, 0) + 1
             bucket = _bucket(seconds * 1000.0)
             histogram = self.latency[slot]
             histogram[bucket] = histogram.get(bucket, 0) + 1
-        self.first_start = start if self.first_start is None else min(self.first_start, start)
+        # plain comparisons, not min()/max(): this runs once per request
+        if self.first_start is None or start < self.first_start:
+            self.first_start = start
         end = start + seconds
-        self.last_end = end if self.last_end is None else max(self.last_end, end)
+        if self.last_end is None or end > self.last_end:
+            self.last_end = end
 
     def to_json(self) -> dict:
         slots = set(self.by_status) | set(self.failures)
@@ -331,6 +344,8 @@ class ParityUser(FastHttpUser):
     insecure = False
 
     def wait_time(self) -> float:
+        if PLAN.wait_min == PLAN.wait_max:  # a fixed wait draws no random number
+            return PLAN.wait_min
         return random.uniform(PLAN.wait_min, PLAN.wait_max)
 
     def on_start(self) -> None:
@@ -341,6 +356,15 @@ class ParityUser(FastHttpUser):
         # Locust's statistics name the target by its public URL
         self.sessions = [
             (target, self._session_for(target)) for target in PLAN.targets or [self.host]
+        ]
+        # each route's sends, one per target, with its Locust name: built once, not per request
+        mirrored = len(self.sessions) > 1
+        self.sends = [
+            [
+                (session, target, method, path, key, f"{key} @ {target}" if mirrored else key)
+                for target, session in self.sessions
+            ]
+            for method, path, key in PLAN.picks
         ]
 
     def _session_for(self, target: str) -> FastHttpSession:
@@ -369,12 +393,11 @@ class ParityUser(FastHttpUser):
         if PLAN.cap and TRUTH.logical_requests >= PLAN.cap:
             self._reached_cap()
         TRUTH.logical_requests += 1
-        route = random.choices(PLAN.routes, weights=PLAN.weights)[0]
-        method = route.get("method", "GET").upper()
-        key = f"{method} {route['path']}"
-        for target, session in self.sessions:
-            name = key if len(self.sessions) == 1 else f"{key} @ {target}"
-            self._send(session, target, method, route["path"], key, name)
+        sends = self.sends
+        if len(sends) > 1:
+            sends = random.choices(sends, cum_weights=PLAN.cum_weights)
+        for send in sends[0]:
+            self._send(*send)
 
     def _reached_cap(self):
         runner = self.environment.runner
