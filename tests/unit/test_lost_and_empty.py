@@ -123,6 +123,50 @@ def test_a_gap_inside_the_window_is_named():
     assert "stop at" not in gap.reason
 
 
+def gap_check(missing: list[float]):
+    """The scrape_gap check of a full-rate stream whose scrapes at ``missing`` were lost."""
+    times = np.arange(START - 3.0, END + 3.0, 1.0)
+    times = times[~np.isin(times, START + np.array(missing))]
+    prom = prometheus_series([stream()], Scrapes(times), born=False)
+    return scrape_gaps(prom["count"], ["GET /"], WINDOW, SAMPLING)
+
+
+def test_isolated_single_missed_scrapes_are_named_but_pass():
+    # one lost scrape in each of three periods: what a scrape timeout on a busy runner gives
+    (gap,) = gap_check([14.0, 35.0, 101.0])
+    assert gap.status is Status.PASS, gap.reason
+    assert "3 gap(s)" in gap.reason and "never more than one in a period" in gap.reason
+    assert gap.observed["most_missed_in_a_period"] == 1
+    assert "finding" not in gap.details
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [
+        [14.0, 15.0],  # two in a row: the target was unreachable for two scrapes
+        [12.0, 17.0],  # two single misses in one 10 s period: flapping
+        [19.0, 20.0],  # two in a row across a period boundary
+    ],
+)
+def test_two_missed_scrapes_in_one_period_warn(missing):
+    (gap,) = gap_check(missing)
+    assert gap.status is Status.WARN, gap.reason
+    assert "the target was down or unreachable" in gap.reason
+    assert gap.observed["most_missed_in_a_period"] == 2
+    assert gap.details["finding"] == gap.reason
+
+
+def test_a_missed_scrape_shared_by_a_routes_series_counts_once():
+    # two status codes of one route share each scrape: one missed scrape is still one
+    ends = np.arange(START + 1.1, END - 1.0, 0.25)
+    streams = [stream(), Stream("GET /", ends[::7], np.full(len(ends[::7]), 0.03), status="500")]
+    times = np.arange(START - 3.0, END + 3.0, 1.0)
+    prom = prometheus_series(streams, Scrapes(times[times != START + 14.0]), born=False)
+    assert len(prom["count"]) == 2
+    (gap,) = scrape_gaps(prom["count"], ["GET /"], WINDOW, SAMPLING)
+    assert gap.status is Status.PASS, gap.reason
+
+
 def test_unmapped_series_and_born_series_are_not_gaps():
     ends = np.arange(START + 50.0, END - 1.0, 0.5)
     late = Stream("GET /", ends, np.full(len(ends), 0.02))
