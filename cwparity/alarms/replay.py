@@ -363,7 +363,9 @@ def judge_rule(
     expr = team.expr if team else translated.expr
     for_seconds = team.for_seconds if team else translated.for_seconds
     judged = evaluate_rule(ctx, spec, alert, expr, for_seconds, window)
-    firing = timeline.firing_episodes(judged.stamps, judged.interval, judged.read_until)
+    firing = timeline.firing_episodes(
+        judged.stamps, judged.interval, judged.read_until, judged.for_seconds
+    )
     grid = True if team is None else _grid_aligned(judged.expr, spec, ctx.mapping)
     lag = timeline.Lag.derive(judged.interval, spec.period, judged.for_seconds, grid)
     differences: tuple[str, ...] = ()

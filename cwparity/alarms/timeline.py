@@ -94,18 +94,27 @@ def alarm_episodes(timeline: Sequence[Evaluated]) -> list[Episode]:
     return episodes
 
 
-def firing_episodes(stamps: Sequence[float], interval: float, until: float) -> list[Episode]:
+def firing_episodes(
+    stamps: Sequence[float], interval: float, until: float, for_seconds: float = 0.0
+) -> list[Episode]:
     """The rule's stretches firing: consecutive evaluations that found it firing; it resolved at
-    the evaluation after the last (one interval later). Open when still firing at ``until``."""
+    the evaluation after the last (one interval later). Open when still firing at ``until``.
+
+    A gap is a resolve only when it is long enough to be one. A rule that resolves at an
+    evaluation fires again at the earliest ``for`` after the next one, so its firing samples
+    are at least ``2 interval + for`` apart. A shorter gap is evaluations Prometheus skipped:
+    it drops a group's iteration that cannot start on time (counted in
+    prometheus_rule_group_iterations_missed_total), as a busy host does, and a skipped
+    evaluation changes no alert's state."""
     episodes: list[Episode] = []
-    ordered = sorted(stamps)
+    resolve_gap = for_seconds + 1.5 * interval
     begin = prev = None
-    for stamp in ordered:
+    for stamp in sorted(stamps):
         if begin is None:
             begin = prev = stamp
             continue
         assert prev is not None
-        if stamp - prev > 1.5 * interval:
+        if stamp - prev > resolve_gap:
             episodes.append(Episode(begin, prev + interval))
             begin = stamp
         prev = stamp

@@ -78,6 +78,19 @@ def test_episodes_from_states_and_from_evaluations():
     assert firing_episodes([98.0, 99.0], 1.0, 100.0) == [Episode(98.0, None)]
 
 
+def test_skipped_evaluations_are_not_a_resolve_but_a_real_one_is():
+    # for: 5s, every 1 s: a resolve and a new fire leave at least 2 + 5 s between firing samples
+    skipped = [1.0, 2.0, 4.0, 5.0, 8.0, 9.0]  # evaluations at 3, 6 and 7 skipped by a busy host
+    assert firing_episodes(skipped, 1.0, 100.0, for_seconds=5.0) == [Episode(1.0, 10.0)]
+    refired = [1.0, 2.0, 9.0, 10.0]  # resolved at 3, pending from 4, firing again at 9
+    assert firing_episodes(refired, 1.0, 100.0, for_seconds=5.0) == [
+        Episode(1.0, 3.0),
+        Episode(9.0, 11.0),
+    ]
+    # without for, a resolve and a new fire can be two evaluations apart: a gap of two splits
+    assert firing_episodes([1.0, 3.0], 1.0, 100.0) == [Episode(1.0, 2.0), Episode(3.0, 4.0)]
+
+
 def test_the_same_periods_pass_within_the_bound():
     check = verdict("..AA.", stamps(30.4, 50.4))
     assert check.status is Status.PASS, check.reason
