@@ -227,7 +227,7 @@ def windowed_means(
     """Prometheus's own mean latency over each point's window, from the raw counter samples
     (``series``, ``timestamp``, ``value``): Δsum / Δcount between the first and last scrape in
     [t - R, t], resets counted as ``increase()`` does."""
-    from cwparity.align import reset_corrected
+    from cwparity.counters import reset_corrected
 
     def deltas(frame: pd.DataFrame) -> dict[int, float]:
         total = dict.fromkeys(stamps_ms, 0.0)

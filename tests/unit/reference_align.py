@@ -1,7 +1,7 @@
 """The per-route alignment cwparity had before the columnar engine, kept as the reference.
 
-The columnar engine (cwparity/align.py) must give the same periods, totals and bucket
-increases on any data; tests/unit/test_align_columnar.py compares the two on generated data.
+The columnar engine (cwparity/align.py over cwparity/counters.py) must give the same periods,
+totals and bucket increases on any data; tests/unit/test_align_columnar.py compares the two on generated data.
 Below, unchanged: the original module text.
 
 Put CloudWatch periods and Prometheus counter samples on one grid.

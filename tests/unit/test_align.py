@@ -3,7 +3,8 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from cwparity.align import Sampling, align, counter_at, reset_corrected
+from cwparity.align import Sampling, align
+from cwparity.counters import counter_at, reset_corrected
 from cwparity.synthetic import Scrapes, Stream, cloudwatch_grid, poisson_stream, prometheus_series
 from cwparity.window import Window
 

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cwparity.align import Sampling, align, bucket_increases, grouped_counters
+from cwparity.align import Sampling, align, bucket_increases
+from cwparity.counters import grouped_counters
 from cwparity.samples import SeriesSet, StatGrid
 from cwparity.synthetic import Scrapes, Stream, cloudwatch_frame, prometheus_series
 from cwparity.window import Window
