@@ -188,7 +188,9 @@ def run_load(
     ``grid`` (seconds), from one of its boundaries to another (see ``GridSchedule``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     schedule = GridSchedule.on(grid, load.duration, time.time()) if grid else None
+    sending = load.duration  # what the log says: the load's own length, not Locust's backstop
     if schedule is not None:
+        sending = schedule.end_at - schedule.start_at
         _log_schedule(schedule, load.duration)
         # Locust's --run-time becomes a backstop a little past the grid's end: the profile
         # quits on the boundary itself (CWPARITY_END_AT)
@@ -212,7 +214,7 @@ def run_load(
     log.info(
         "load: %d users for %gs against %s%s",
         load.users,
-        load.duration,
+        sending,
         ", ".join(public_url(t) for t in targets),
         _workers_text(load, bind),
     )
