@@ -372,12 +372,19 @@ def evaluate(plan: RunPlan, config: RunConfig) -> Evaluation:
     return Evaluation([*lint, *checks], aligned, info, verdicts)
 
 
+#: checks about a mapped route that judge none of its parity: its scrapes, that both sides have
+#: it, its series count. Passing, they must not make a run whose parity was all SKIP a PASS.
+NOT_PARITY = frozenset({"scrape_gap", "coverage", "cardinality"})
+
+
 def nothing_judged(checks: list[CheckResult], routes: list[str]) -> list[CheckResult]:
     """A parity run that judged no mapped route is ERROR: the host, lint or coverage checks
     that PASS beside it must not make it a PASS (an ERROR already there says why)."""
     mapped = set(routes)
     if any(c.status is Status.ERROR for c in checks) or any(
-        c.status in (Status.PASS, Status.FAIL) for c in checks if c.subject in mapped
+        c.status in (Status.PASS, Status.FAIL)
+        for c in checks
+        if c.subject in mapped and c.kind not in NOT_PARITY
     ):
         return []
     return [

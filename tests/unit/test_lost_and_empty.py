@@ -206,6 +206,13 @@ def test_a_run_that_judged_no_mapped_route_is_an_error():
     skipped = [check("GET /", Status.SKIP), check("coverage", Status.PASS)]
     (error,) = nothing_judged(skipped, ["GET /"])
     assert error.status is Status.ERROR and verdict([*skipped, error]) is Status.ERROR
+    # a route's scrapes and coverage passing judge none of its parity
+    findings = [
+        CheckResult(f"{kind}[GET /]", kind, "GET /", Status.PASS, "why")
+        for kind in ("scrape_gap", "coverage")
+    ]
+    (error,) = nothing_judged([*skipped, *findings], ["GET /"])
+    assert error.status is Status.ERROR
     assert nothing_judged([*skipped, check("GET /", Status.PASS)], ["GET /"]) == []
     assert nothing_judged([*skipped, check("GET /", Status.FAIL)], ["GET /"]) == []
     assert nothing_judged([*skipped, check("settle", Status.ERROR)], ["GET /"]) == []
