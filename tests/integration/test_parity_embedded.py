@@ -1,5 +1,6 @@
 """The harness end to end on a real stack: moto, the dual app, a real Prometheus, real Locust."""
 
+import contextlib
 import json
 import time
 
@@ -135,53 +136,69 @@ def test_dropping_2_percent_of_cloudwatch_publishes_fails_the_count(dual_stack, 
 #: the guide's standard-resolution period, and a high-resolution one; 30 s of load covers both
 PAIRED_PERIODS = (10, 60)
 CLEAN_APP = {"CWPARITY_FAULT_CW_OFFSET_MS": "0", "CWPARITY_APP_HOOK_ORDER": "clean"}
+#: the apps judged at both periods
+PAIRED_APPS = {
+    "offset+2": {"CWPARITY_FAULT_CW_OFFSET_MS": "2"},
+    "offset-2": {"CWPARITY_FAULT_CW_OFFSET_MS": "-2"},
+    "guide-hooks": {"CWPARITY_APP_HOOK_ORDER": "guide"},
+    "clean": {},
+}
 
 
-def judged_at_both_periods(stack, run_dir, env):
-    """One 30 s load from an app started with ``env``, judged at 10 s and at 60 s periods
-    (the same load and data, planned twice), the app restored clean afterwards."""
-    from cwparity.run import RunPlan, window_for_load
+@pytest.fixture(scope="module")
+def judged_at_both_periods(moto_credentials, tmp_path_factory):
+    """Per app of PAIRED_APPS: one 30 s load, judged at 10 s and at 60 s periods (the same load
+    and data, planned twice). Each app has a stack of its own (moto, Prometheus, the app), so
+    a 60 s window holds that app's requests only without waiting out a minute of quiet; the
+    loads run one after another and are judged afterwards, while the stacks still run."""
+    from cwparity.flows import DEMO_APP_ENV
+    from cwparity.stack.embedded import AppSpec, EmbeddedStack, StackSpec
 
     from .conftest import judge
 
-    stack.restart_app(env=env)
-    wait_for_a_fresh_minute()
-    found = {}
-    try:
-        first = demo_config(stack, duration=30.0)
+    root = tmp_path_factory.mktemp("paired")
+    with contextlib.ExitStack() as running:
+        folders = {}
+        for name, env in PAIRED_APPS.items():
+            app = AppSpec("dual_app", {**DEMO_APP_ENV, **CLEAN_APP, **env})
+            stack = EmbeddedStack(StackSpec(apps=(app,)), keep_logs_in=root / name / "stack")
+            folders[name] = planned_at_both_periods(running.enter_context(stack), root / name)
+        return {
+            name: {period: judge(folder)[1] for period, folder in by_period.items()}
+            for name, by_period in folders.items()
+        }
+
+
+def planned_at_both_periods(stack, run_dir):
+    """Run the load once and plan it at both periods: a run folder per period."""
+    from cwparity.flows import load_and_plan
+    from cwparity.run import RunPlan, window_for_load
+
+    first = demo_config(stack, duration=30.0)
+    folders, truth = {}, None
+    for period in PAIRED_PERIODS:
         config = first.model_copy(
-            update={"window": first.window.model_copy(update={"period": PAIRED_PERIODS[0]})}
+            update={"window": first.window.model_copy(update={"period": period})}
         )
-        _, found[PAIRED_PERIODS[0]] = parity_run(config, run_dir / "p10")
-        truth = RunPlan.load(run_dir / "p10").truth
-        later = config.model_copy(
-            update={"window": config.window.model_copy(update={"period": PAIRED_PERIODS[1]})}
-        )
-        folder = run_dir / "p60"
+        folder = run_dir / f"p{period}"
         folder.mkdir(parents=True)
-        path = write_config(later, folder / "config.yaml")
-        window = window_for_load(truth, later, stack.spec.scrape_interval)
-        RunPlan(path, window, folder, truth, {"mode": "test"}).save()
-        _, found[PAIRED_PERIODS[1]] = judge(folder)
-    finally:
-        stack.restart_app(env=CLEAN_APP)
-    return found
-
-
-def wait_for_a_fresh_minute(margin: float = 3.0) -> None:
-    """Start the load just after a minute boundary: the 60 s window planned around it (aligned
-    down to the minute) then holds this app's requests only, not the previous test's load."""
-    quiet_since = time.time()
-    time.sleep(60.0 - quiet_since % 60.0 + margin)
+        path = write_config(config, folder / "config.yaml")
+        if truth is None:
+            plan = load_and_plan(config, path, folder, {"mode": "test"})
+            truth = plan.truth
+        else:
+            window = window_for_load(truth, config, stack.spec.scrape_interval)
+            plan = RunPlan(path, window, folder, truth, {"mode": "test"})
+        plan.save()
+        folders[period] = folder
+    return folders
 
 
 @pytest.mark.parametrize("offset_ms", [2.0, -2.0])
 def test_a_2ms_instrumentation_offset_fails_on_both_routes_at_both_periods(
-    dual_stack, tmp_path, offset_ms
+    judged_at_both_periods, offset_ms
 ):
-    by_period = judged_at_both_periods(
-        dual_stack, tmp_path, {"CWPARITY_FAULT_CW_OFFSET_MS": f"{offset_ms:g}"}
-    )
+    by_period = judged_at_both_periods[f"offset{offset_ms:+g}"]
     for period, checks in by_period.items():
         for route in ROUTES:
             where = f"period {period}, {route}"
@@ -210,9 +227,9 @@ def test_a_2ms_instrumentation_offset_fails_on_both_routes_at_both_periods(
 
 
 def test_the_guides_hook_order_fails_on_both_routes_and_names_the_publish_call(
-    dual_stack, tmp_path
+    judged_at_both_periods,
 ):
-    by_period = judged_at_both_periods(dual_stack, tmp_path, {"CWPARITY_APP_HOOK_ORDER": "guide"})
+    by_period = judged_at_both_periods["guide-hooks"]
     for period, checks in by_period.items():
         for route in ROUTES:
             where = f"period {period}, {route}"
@@ -225,8 +242,8 @@ def test_the_guides_hook_order_fails_on_both_routes_and_names_the_publish_call(
             assert "put_metric_data" in bias.reason and "hook order" in bias.reason, where
 
 
-def test_a_clean_dual_app_passes_every_check_at_both_periods(dual_stack, tmp_path):
-    by_period = judged_at_both_periods(dual_stack, tmp_path, {"CWPARITY_APP_HOOK_ORDER": "clean"})
+def test_a_clean_dual_app_passes_every_check_at_both_periods(judged_at_both_periods):
+    by_period = judged_at_both_periods["clean"]
     parity = ("count", "count_truth", "mean_latency", "bias", "distribution", "percentile_client")
     for period, checks in by_period.items():
         not_passed = [
