@@ -96,7 +96,14 @@ def run_config(running: Any, duration: float, path: Path) -> Path:
                 {"path": "/long-request", "method": "GET", "weight": 1},
             ],
             "load": {"users": 4, "duration": duration, "stop_timeout": 5},
-            "window": {"period": 5, "settle_timeout": "30s", "settle_poll": "2s"},
+            # moto makes what it was sent readable at once: a short settle, as the tests use
+            "window": {
+                "period": 5,
+                "settle_quiet": "5s",
+                "settle_min_age": "2s",
+                "settle_poll": "1s",
+                "settle_timeout": "60s",
+            },
             "report": {"output_dir": str(path.parent / "reports")},
         }
     )
