@@ -3,7 +3,7 @@
 A target that was unreachable for a while leaves a gap in every series it exposes; one lost
 before the window ends leaves series that stop. The count checks already carry what that costs
 (a wider boundary uncertainty, or ERROR at a boundary after the last scrape); this finding names
-the gap itself, so a reader sees why. It is a WARN: the checks give the verdict.
+the gap itself, so a reader sees why. It judges no parity: the count checks give the verdict.
 
 A gap is a step between two samples longer than one missed scrape plus the clock skew (the
 same allowance align uses before it calls a boundary unknown). A series born inside the range
@@ -84,7 +84,7 @@ def scrape_gaps(
         stop = stops.get(code)
         if mine.empty and stop is None:
             continue
-        checks.append(_finding(route, mine, stop, window, sampling.scrape_interval))
+        checks.append(_finding(route, mine, stop, window))
     return checks
 
 
@@ -103,9 +103,7 @@ def _worst_period_loss(gaps: pd.DataFrame, window: Window) -> int:
     return int(gaps.groupby([gaps.series.to_numpy(), period]).missed.sum().max())
 
 
-def _finding(
-    route: str, gaps: pd.DataFrame, stop: float | None, window: Window, interval: float
-) -> CheckResult:
+def _finding(route: str, gaps: pd.DataFrame, stop: float | None, window: Window) -> CheckResult:
     parts, observed = [], {}
     if stop is not None:
         before = window.end.timestamp() - stop
@@ -118,7 +116,7 @@ def _finding(
         observed["stopped_before_end_s"] = float(before)
     worst = _worst_period_loss(gaps, window)
     if not gaps.empty:
-        parts.append(_gap_text(gaps, interval, outage=worst > 1))
+        parts.append(_gap_text(gaps, outage=worst > 1))
         observed["longest_gap_s"] = float((gaps.end - gaps.start).max())
         observed["most_missed_in_a_period"] = float(worst)
     reason = "; ".join(parts)
@@ -134,13 +132,13 @@ def _finding(
     )
 
 
-def _gap_text(gaps: pd.DataFrame, interval: float, outage: bool) -> str:
+def _gap_text(gaps: pd.DataFrame, outage: bool) -> str:
     longest = gaps.loc[(gaps.end - gaps.start).idxmax()]
     span = float(longest.end - longest.start)
     listed = (
         f"{len(gaps.drop_duplicates(['start', 'end']))} gap(s) in its scrapes, the longest "
         f"{span:.0f}s from {_clock(longest.start)} to {_clock(longest.end)} "
-        f"(about {max(span / interval - 1, 1):.0f} scrapes missed)"
+        f"(about {int(longest.missed)} scrapes missed)"
     )
     if outage:
         return (
