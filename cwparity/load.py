@@ -69,6 +69,11 @@ class GridSchedule:
         start = math.ceil((now + startup) / grid) * grid
         return cls(float(start), float(start + math.ceil(duration / grid - 1e-9) * grid), grid)
 
+    @property
+    def length(self) -> float:
+        """Seconds of load: whole grid periods, at least the length asked for."""
+        return self.end_at - self.start_at
+
     def env(self) -> dict[str, str]:
         return {
             "CWPARITY_START_AT": f"{self.start_at:.3f}",
@@ -188,9 +193,9 @@ def run_load(
     ``grid`` (seconds), from one of its boundaries to another (see ``GridSchedule``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     schedule = GridSchedule.on(grid, load.duration, time.time()) if grid else None
-    sending = load.duration  # what the log says: the load's own length, not Locust's backstop
+    # what the log says: the load's own length, not Locust's backstop below
+    sending = schedule.length if schedule is not None else load.duration
     if schedule is not None:
-        sending = schedule.end_at - schedule.start_at
         _log_schedule(schedule, load.duration)
         # Locust's --run-time becomes a backstop a little past the grid's end: the profile
         # quits on the boundary itself (CWPARITY_END_AT)
@@ -235,8 +240,7 @@ def run_load(
 
 
 def _log_schedule(schedule: GridSchedule, asked: float) -> None:
-    length = schedule.end_at - schedule.start_at
-    longer = f" (asked for {asked:g} s: whole periods)" if length > asked + 1e-6 else ""
+    longer = f" (asked for {asked:g} s: whole periods)" if schedule.length > asked + 1e-6 else ""
     log.info(
         "load: on the %d s grid of the alarms' periods, from %s to %s UTC%s, so that no alarm "
         "period is half loaded",
