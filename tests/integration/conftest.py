@@ -34,11 +34,16 @@ def moto_credentials() -> Iterator[None]:
             os.environ[key] = value
 
 
+def dual_app_stack(logs: Path, env: dict[str, str] | None = None) -> EmbeddedStack:
+    """An embedded stack (moto, Prometheus) with one dual app, started with the demo's
+    environment and ``env`` over it; enter it to start it."""
+    spec = StackSpec(apps=(AppSpec("dual_app", {**DEMO_APP_ENV, **(env or {})}),))
+    return EmbeddedStack(spec, keep_logs_in=logs)
+
+
 @pytest.fixture(scope="module")
 def dual_stack(moto_credentials, tmp_path_factory) -> Iterator[EmbeddedStack]:
-    logs = tmp_path_factory.mktemp("stack")
-    spec = StackSpec(apps=(AppSpec("dual_app", dict(DEMO_APP_ENV)),))
-    with EmbeddedStack(spec, keep_logs_in=logs) as stack:
+    with dual_app_stack(tmp_path_factory.mktemp("stack")) as stack:
         yield stack
 
 

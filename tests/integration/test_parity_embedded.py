@@ -151,17 +151,13 @@ def judged_at_both_periods(moto_credentials, tmp_path_factory):
     and data, planned twice). Each app has a stack of its own (moto, Prometheus, the app), so
     a 60 s window holds that app's requests only without waiting out a minute of quiet; the
     loads run one after another and are judged afterwards, while the stacks still run."""
-    from cwparity.flows import DEMO_APP_ENV
-    from cwparity.stack.embedded import AppSpec, EmbeddedStack, StackSpec
-
-    from .conftest import judge
+    from .conftest import dual_app_stack, judge
 
     root = tmp_path_factory.mktemp("paired")
     with contextlib.ExitStack() as running:
         folders = {}
         for name, env in PAIRED_APPS.items():
-            app = AppSpec("dual_app", {**DEMO_APP_ENV, **CLEAN_APP, **env})
-            stack = EmbeddedStack(StackSpec(apps=(app,)), keep_logs_in=root / name / "stack")
+            stack = dual_app_stack(root / name / "stack", {**CLEAN_APP, **env})
             folders[name] = planned_at_both_periods(running.enter_context(stack), root / name)
         return {
             name: {period: judge(folder)[1] for period, folder in by_period.items()}
