@@ -19,6 +19,8 @@ Everything is computed once per route from arrays; the tests are O(blocks · log
 from __future__ import annotations
 
 import contextlib
+import functools
+import itertools
 import math
 import warnings
 from collections.abc import Iterator
@@ -139,7 +141,8 @@ def block_statistics(
     of the mean block difference, a drift test (least-squares slope whose t-interval excludes 0,
     and a change between the halves beyond the acceptance and the blocks' resolution), whether
     the difference grows with load (Spearman on requests per block, in the offset's
-    direction), and a Wilcoxon signed-rank test of the paired differences."""
+    direction, and by more than the slack across the load the blocks saw), and a Wilcoxon
+    signed-rank test of the paired differences."""
     diffs = _padded(found, (b.diff_ms for b in found))
     times = _padded(found, (starts[b.first] for b in found))
     load = _padded(found, (b.requests for b in found))
@@ -152,8 +155,16 @@ def block_statistics(
         t_slope = stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 2, 1))
         change = _halves_change(diffs, n)
         rho, rho_p = _spearman(load, diffs, n)
+        growth = _growth_over_load(load, diffs, n)
     drift = (np.abs(slope) > t_slope * slope_error) & (np.abs(change) > slack) & (n >= 3)
-    grows = (rho_p < 1 - confidence) & (np.sign(rho) == np.sign(offsets))
+    # correlated is not enough: a few microseconds that rank with load (both timers share the
+    # CPU) are no queueing; like drift, the growth must exceed what the acceptance allows
+    grows = (
+        (rho_p < 1 - confidence)
+        & (np.sign(rho) == np.sign(offsets))
+        & (np.abs(growth) > slack)
+        & (np.sign(growth) == np.sign(offsets))
+    )
     p_value, median = signed_rank(diffs, n)
     return {
         "blocks": n,
@@ -187,6 +198,14 @@ def _least_squares(x: np.ndarray, y: np.ndarray, n: np.ndarray) -> tuple[np.ndar
     return np.where(sxx > 0, slope, 0.0), np.where((sxx > 0) & (n > 2), error, np.inf)
 
 
+def _growth_over_load(load: np.ndarray, diffs: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """How much the fitted difference changes from the quietest block to the busiest (ms)."""
+    slope, _ = _least_squares(load, diffs, n)
+    with _quiet():
+        spread = np.nanmax(load, axis=1) - np.nanmin(load, axis=1)
+    return np.nan_to_num(slope * spread)
+
+
 def _halves_change(diffs: np.ndarray, n: np.ndarray) -> np.ndarray:
     """Mean of the last n//2 blocks minus the mean of the first n//2."""
     column = np.arange(diffs.shape[1])[None, :]
@@ -194,6 +213,11 @@ def _halves_change(diffs: np.ndarray, n: np.ndarray) -> np.ndarray:
     first = np.where(column < half, diffs, np.nan)
     last = np.where((column >= n[:, None] - half) & (column < n[:, None]), diffs, np.nan)
     return np.nan_to_num(np.nanmean(last, axis=1) - np.nanmean(first, axis=1))
+
+
+#: up to this many blocks the Spearman p-value is exact (every ordering of the ranks); above,
+#: the t approximation, which for fewer blocks calls a perfect ranking of 3 or 4 "certain"
+EXACT_SPEARMAN = 8
 
 
 def _spearman(a: np.ndarray, b: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -206,8 +230,23 @@ def _spearman(a: np.ndarray, b: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, 
     )
     t = rho * np.sqrt((n - 2) / np.maximum(1 - rho * rho, 1e-300))
     p_value = 2 * stats.t.sf(np.abs(t), np.maximum(n - 2, 1))
+    for size in range(3, EXACT_SPEARMAN + 1):
+        rows = (n == size) & np.isfinite(rho)
+        if rows.any():
+            null = _spearman_null(size)
+            # the share of orderings at least as extreme (two-sided; a tolerance for rounding)
+            p_value[rows] = np.mean(null[None, :] >= np.abs(rho[rows])[:, None] - 1e-9, axis=1)
     usable = np.isfinite(rho) & (n > 2)
     return np.where(usable, rho, 0.0), np.where(usable, p_value, 1.0)
+
+
+@functools.cache
+def _spearman_null(size: int) -> np.ndarray:
+    """|rho| of every ordering of ``size`` distinct ranks: the exact null distribution (tied
+    ranks are read against it too: for so few blocks a close, slightly strict approximation)."""
+    orderings = np.array(list(itertools.permutations(range(size))), dtype=float)
+    squared = np.sum((orderings - np.arange(size)) ** 2, axis=1)
+    return np.abs(1 - 6 * squared / (size * (size * size - 1)))
 
 
 #: up to this many blocks (without ties) the signed-rank test is scipy's exact one
