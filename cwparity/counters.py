@@ -79,8 +79,14 @@ def _born(first_stamp: float, sampling: Sampling) -> bool:
 
 
 def _unknown(points: np.ndarray, last_stamp: float, sampling: Sampling) -> np.ndarray:
-    """Points after the series' last scrape (beyond a missed scrape and the skew)."""
-    return points > last_stamp + 1.5 * sampling.scrape_interval + sampling.skew
+    """Points after the series' last scrape (beyond the skew).
+
+    No scrape after a point means nothing bounds the requests served between the last scrape
+    and it: holding the last value would claim an uncertainty of zero there and turn a lost
+    target's unscraped requests into a count FAIL. The fetch reaches two scrape intervals past
+    the window and the settle reads it again later, so a live target always has a scrape
+    after the window's end; only a lost one has none."""
+    return points > last_stamp + sampling.skew
 
 
 def counter_at(

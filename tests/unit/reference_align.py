@@ -115,7 +115,7 @@ def counter_at(
     # the true count at the point lies between the two scrapes around it, so the interpolated
     # value is off by at most the larger of its distances to them
     uncertainty = np.maximum(at - low_value, high_value - at)
-    unknown = points > stamps[-1] + 1.5 * sampling.scrape_interval + sampling.skew
+    unknown = points > stamps[-1] + sampling.skew
     at = np.where(unknown, np.nan, at)
     uncertainty = np.where(unknown, np.nan, uncertainty)
     return at, uncertainty
