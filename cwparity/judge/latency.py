@@ -356,7 +356,9 @@ def _grid(cells: LatencyCells, routes: list[str], labels: list[str]) -> VerdictG
         cells.codes,
         cells.bound_ms,
         "ms",
-        {"difference_ms": np.round(cells.difference_ms, 4)},
+        # a side without requests has no mean: no difference (a stray sum over a zero count
+        # would read as an infinite one), as the per-period check states none
+        {"difference_ms": np.where(cells.empty, np.nan, np.round(cells.difference_ms, 4))},
     )
 
 
