@@ -167,6 +167,35 @@ def test_a_missed_scrape_shared_by_a_routes_series_counts_once():
     assert gap.status is Status.PASS, gap.reason
 
 
+def replica_counts(missing_per_replica: list[list[float]]) -> SeriesSet:
+    """``_count`` of one route served by replicas (one target each) that lost the scrapes
+    at ``missing``: each replica's series carries its own instance in its name."""
+    times = np.arange(START - 3.0, END + 3.0, 1.0)
+    parts = []
+    for n, missing in enumerate(missing_per_replica):
+        kept = times[~np.isin(times, START + np.array(missing))]
+        counts = prometheus_series([stream()], Scrapes(kept), born=False)["count"]
+        labels = counts.labels.assign(series=counts.labels.series + f",instance=replica-{n}")
+        parts.append(SeriesSet(labels, counts.offsets, counts.timestamps, counts.values))
+    return SeriesSet.concat(parts)
+
+
+def test_replicas_each_missing_one_scrape_in_one_period_pass():
+    # two targets, each one scrape timeout in the same period: not an outage of either
+    counts = replica_counts([[12.0], [17.0]])
+    assert len(counts) == 2
+    (gap,) = scrape_gaps(counts, ["GET /"], WINDOW, SAMPLING)
+    assert gap.status is Status.PASS, gap.reason
+    assert gap.observed["most_missed_in_a_period"] == 1
+
+
+def test_one_replica_missing_two_scrapes_in_a_period_warns_beside_a_full_one():
+    counts = replica_counts([[12.0, 17.0], []])
+    (gap,) = scrape_gaps(counts, ["GET /"], WINDOW, SAMPLING)
+    assert gap.status is Status.WARN, gap.reason
+    assert gap.observed["most_missed_in_a_period"] == 2
+
+
 def test_unmapped_series_and_born_series_are_not_gaps():
     ends = np.arange(START + 50.0, END - 1.0, 0.5)
     late = Stream("GET /", ends, np.full(len(ends), 0.02))
