@@ -123,6 +123,18 @@ def test_a_gap_inside_the_window_is_named():
     assert "stop at" not in gap.reason
 
 
+def test_a_boundary_just_after_the_last_scrape_is_unknown_not_a_count_fail():
+    # the last scrape is 12:00:59, one interval before the 12:01:00 boundary; the requests
+    # served in between were never scraped, so the count at that boundary is unknown: the
+    # period ending there is ERROR (not judged), never a FAIL over requests nobody scraped
+    checks, listed = judged(START + 59.5)
+    ending = checks["count[GET /]@2026-11-25T12:00:50Z"]
+    assert ending.status is Status.ERROR, ending.reason
+    assert checks["count[GET /]@2026-11-25T12:00:40Z"].status is Status.PASS
+    assert not [c for c in listed if c.status is Status.FAIL]
+    assert verdict(listed) is Status.ERROR
+
+
 def gap_check(missing: list[float]):
     """The scrape_gap check of a full-rate stream whose scrapes at ``missing`` were lost."""
     times = np.arange(START - 3.0, END + 3.0, 1.0)

@@ -160,3 +160,35 @@ def test_a_short_window_keeps_every_period_check():
     ]
     kept, verdicts = collapse(checks)
     assert kept == checks and len(verdicts.table) == KEEP_ALL
+
+
+def test_the_period_table_states_no_latency_difference_where_a_side_has_no_requests():
+    # requests in the first half only; in one quiet period CloudWatch has a request Prometheus
+    # has not, and Prometheus a stray sum over its zero count (float residue): the period
+    # is skipped, and the table must not state an infinite difference for it
+    period, periods = 5, KEEP_ALL + 10
+    window = Window(
+        datetime.fromtimestamp(BASE, UTC),
+        datetime.fromtimestamp(BASE + period * periods, UTC),
+        period,
+    )
+    ends = np.arange(BASE + 2.1, BASE + window.seconds / 2, 0.5)
+    stream = Stream("GET /", ends, np.full(len(ends), 0.02))
+    prom = prometheus_series([stream], Scrapes(np.arange(BASE - 4, BASE + window.seconds + 3)))
+    sampling = Sampling(1.0, 0.0, BASE - 4)
+    aligned = align(
+        cloudwatch_grid([stream], window), prom["count"], prom["sum"], ["GET /"], window, sampling
+    )
+    quiet = periods - 3
+    assert aligned.grid is not None and aligned.grid["prom_count"][0, quiet] == 0
+    aligned.grid["prom_sum"][0, quiet] = 1e-12
+    aligned.grid["cw_count"][0, quiet], aligned.grid["cw_sum"][0, quiet] = 1.0, 0.02
+    config = parse_config({"routes": [{"path": "/"}], "window": {"period": period}})
+    tabled: list = []
+    judge_run(aligned, None, config, None, tabled)
+    table = collapse([], tabled)[1].table
+    rows = table[(table.kind == "mean_latency") & (table.status == "skip")]
+    assert len(rows) == periods - periods // 2  # the second half: no requests on either side
+    assert not rows.observed.str.contains("inf", case=False).any(), rows.observed.tolist()
+    judged = table[(table.kind == "mean_latency") & (table.status == "pass")]
+    assert len(judged) and not judged.observed.str.contains("nan", case=False).any()
