@@ -1,5 +1,5 @@
 """Alarm parity on a real stack: moto's alarms, a real Prometheus evaluating the rules, a real
-Alertmanager — all judged over ONE load window with the demo's fault (half of /long-request
+Alertmanager — all judged over ONE load window with the demo's fault (every /long-request
 times out for two whole alarm periods, on their grid).
 
 The team's rules file holds one faithful rule and three that a migration really produces: the
