@@ -135,11 +135,15 @@ def test_a_boundary_just_after_the_last_scrape_is_unknown_not_a_count_fail():
     assert verdict(listed) is Status.ERROR
 
 
+def scrapes_missing(missing: list[float]) -> Scrapes:
+    """One scrape a second around the window, without those at ``missing`` (s after START)."""
+    times = np.arange(START - 3.0, END + 3.0, 1.0)
+    return Scrapes(times[~np.isin(times, START + np.array(missing))])
+
+
 def gap_check(missing: list[float]):
     """The scrape_gap check of a full-rate stream whose scrapes at ``missing`` were lost."""
-    times = np.arange(START - 3.0, END + 3.0, 1.0)
-    times = times[~np.isin(times, START + np.array(missing))]
-    prom = prometheus_series([stream()], Scrapes(times), born=False)
+    prom = prometheus_series([stream()], scrapes_missing(missing), born=False)
     return scrape_gaps(prom["count"], ["GET /"], WINDOW, SAMPLING)
 
 
@@ -182,11 +186,9 @@ def test_a_missed_scrape_shared_by_a_routes_series_counts_once():
 def replica_counts(missing_per_replica: list[list[float]]) -> SeriesSet:
     """``_count`` of one route served by replicas (one target each) that lost the scrapes
     at ``missing``: each replica's series carries its own instance in its name."""
-    times = np.arange(START - 3.0, END + 3.0, 1.0)
     parts = []
     for n, missing in enumerate(missing_per_replica):
-        kept = times[~np.isin(times, START + np.array(missing))]
-        counts = prometheus_series([stream()], Scrapes(kept), born=False)["count"]
+        counts = prometheus_series([stream()], scrapes_missing(missing), born=False)["count"]
         labels = counts.labels.assign(series=counts.labels.series + f",instance=replica-{n}")
         parts.append(SeriesSet(labels, counts.offsets, counts.timestamps, counts.values))
     return SeriesSet.concat(parts)

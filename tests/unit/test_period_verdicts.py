@@ -188,7 +188,7 @@ def test_the_period_table_states_no_latency_difference_where_a_side_has_no_reque
     judge_run(aligned, None, config, None, tabled)
     table = collapse([], tabled)[1].table
     rows = table[(table.kind == "mean_latency") & (table.status == "skip")]
-    assert len(rows) == periods - periods // 2  # the second half: no requests on either side
+    assert len(rows) == periods - periods // 2  # the second half: a side without requests
     assert not rows.observed.str.contains("inf", case=False).any(), rows.observed.tolist()
     judged = table[(table.kind == "mean_latency") & (table.status == "pass")]
     assert len(judged) and not judged.observed.str.contains("nan", case=False).any()
